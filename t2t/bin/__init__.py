@@ -1,0 +1,1 @@
+"""The `t2t-*` commands. This package is the only place that defines or reads flags."""
