@@ -243,7 +243,7 @@ class Registries:
         validator=_check_positional_args(
             2,
             "Registered optimizer functions must take exactly two arguments: "
-            "learning_rate (float) and hparams (HParams).",
+            "params (the model's parameters or parameter groups) and hparams (HParams).",
         ),
     )
     learning_rate_schedules = Registry("learning_rate_schedules")
