@@ -92,7 +92,11 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
 # default pool of the same process, and two definitions there would clash.
 _POOL = descriptor_pool.DescriptorPool()
 _POOL.Add(_file_descriptor())
-Example = message_factory.GetMessageClass(_POOL.FindMessageTypeByName("tensorflow.Example"))
+_EXAMPLE_DESCRIPTOR = _POOL.FindMessageTypeByName("tensorflow.Example")
+if hasattr(message_factory, "GetMessageClass"):  # protobuf >= 4.21
+    Example = message_factory.GetMessageClass(_EXAMPLE_DESCRIPTOR)
+else:  # pragma: no cover - protobuf 3.20
+    Example = message_factory.MessageFactory(_POOL).GetPrototype(_EXAMPLE_DESCRIPTOR)
 
 
 def _kind_of(name: str, values: FeatureValue) -> str:

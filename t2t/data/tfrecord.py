@@ -36,6 +36,7 @@ _FOOTER = struct.Struct("<I")  # masked CRC of the data
 _HEADER_SIZE = 12
 _FOOTER_SIZE = 4
 _BLOCK_SIZE = 1 << 20  # bytes read at a time; CRCs of a block are checked together
+_MAX_READ = 1 << 26  # largest single read
 _GZIP_MAGIC = b"\x1f\x8b"
 INCOMPLETE_SUFFIX = ".incomplete"
 
@@ -163,8 +164,10 @@ def _iter_stream(stream: BinaryIO, verify: bool) -> Iterator[bytes]:
             return
         buf = buf[consumed:]
         base += consumed
-        # Read at least the rest of a record larger than a block in one go.
-        want = max(_BLOCK_SIZE, (needed or 0) - len(buf))
+        # Read the rest of a record larger than a block in one go, but in bounded steps:
+        # with verify=False a corrupt length may claim exabytes, which must end as
+        # "truncated" at end of file, not as a huge allocation.
+        want = min(max(_BLOCK_SIZE, (needed or 0) - len(buf)), _MAX_READ)
 
 
 def read_records(

@@ -207,3 +207,12 @@ def test_interrupted_writer_leaves_no_complete_looking_file(tmp_path):
 def test_unknown_compression(tmp_path):
     with pytest.raises(DataError, match="unsupported TFRecord compression"):
         tfrecord.TFRecordWriter(tmp_path / "x", compression="ZLIB")
+
+
+def test_corrupt_length_without_verify_ends_as_truncated(tmp_path):
+    path, _ = write_three(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[36 + 7] = 0x7F  # record 1 now claims ~2**62 bytes
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="truncated record data at byte offset 36"):
+        list(tfrecord.read_records(path, verify=False))
