@@ -101,12 +101,12 @@ else:  # pragma: no cover - protobuf 3.20
 
 def _kind_of(name: str, values: FeatureValue) -> str:
     """Which list a value goes to, following T2T's `to_example` (decided by element type)."""
-    if isinstance(values, np.ndarray):
+    if isinstance(values, np.ndarray) and values.dtype.kind != "O":  # object: by element
         if values.dtype.kind in "iub":
             return "int64_list"
         if values.dtype.kind == "f":
             return "float_list"
-        if values.dtype.kind in "SUO":
+        if values.dtype.kind in "SU":
             return "bytes_list"
         raise ValueError(f"feature {name!r}: unsupported array dtype {values.dtype}")
     if len(values) == 0:
@@ -124,13 +124,20 @@ def _kind_of(name: str, values: FeatureValue) -> str:
 
 
 def _as_bytes(value: str | bytes) -> bytes:
-    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes):
+        return value
+    # bytes(5) would silently give five zero bytes.
+    raise ValueError(f"not str or bytes: {type(value).__name__}")
 
 
 def _to_int64_list(name: str, values: FeatureValue) -> list[int]:
     """Checks and converts int values; TF's proto rejects the same cases."""
     try:
         arr = np.asarray(values)
+        if arr.dtype.kind == "O":  # an object array of Python ints: let NumPy type it
+            arr = np.asarray(arr.tolist())
     except (OverflowError, ValueError) as e:
         raise ValueError(f"feature {name!r}: not a list of int64 values: {e}") from e
     if arr.size == 0:
@@ -149,7 +156,10 @@ def _fill(feature, name: str, values: FeatureValue) -> None:
     elif kind == "float_list":
         feature.float_list.value.extend(np.asarray(values, dtype=np.float32).tolist())
     else:
-        feature.bytes_list.value.extend(_as_bytes(v) for v in values)
+        try:
+            feature.bytes_list.value.extend([_as_bytes(v) for v in values])
+        except ValueError as e:
+            raise ValueError(f"feature {name!r}: {e}") from None
     if not feature.HasField(kind):  # an empty list still records its kind
         getattr(feature, kind).SetInParent()
 
@@ -177,8 +187,10 @@ def encode_example(features: Mapping[str, FeatureValue]) -> bytes:
     example.features.SetInParent()
     feature_map = example.features.feature
     for name, values in features.items():
-        if isinstance(values, np.ndarray) and values.ndim != 1:
+        if isinstance(values, np.ndarray):
             values = values.reshape(-1)
+        elif not isinstance(values, (list, tuple)):
+            values = list(values)  # e.g. a `map` object, which T2T's to_example accepts too
         _fill(feature_map[name], name, values)
     return example.SerializeToString(deterministic=True)
 

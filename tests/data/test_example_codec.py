@@ -73,6 +73,25 @@ def test_round_trip_every_kind():
     assert decoded["flag"].tolist() == [1, 0]
 
 
+def test_numpy_arrays_by_dtype():
+    features = {
+        "i": np.array([[1, 2], [3, 4]], dtype=np.int16),  # flattened, like a reshape(-1)
+        "u": np.array([7], dtype=np.uint8),
+        "f": np.array([0.1], dtype=np.float64),
+        "s": np.array(["ab", "\u00e9"]),
+        "b": np.array([b"x", b"yz"]),
+        "o": np.array([5, 6], dtype=object),
+    }
+    decoded = decode_example(encode_example(features))
+    assert decoded["i"].tolist() == [1, 2, 3, 4]
+    assert decoded["u"].tolist() == [7]
+    assert decoded["f"].tolist() == [np.float32(0.1)]
+    assert decoded["s"] == [b"ab", "\u00e9".encode()]
+    assert decoded["b"] == [b"x", b"yz"]
+    assert decoded["o"].tolist() == [5, 6]
+    assert decode_example(encode_example({"m": map(int, "123")}))["m"].tolist() == [1, 2, 3]
+
+
 def test_large_and_negative_ints():
     values = [0, -1, 1, INT64_MIN, INT64_MAX, 2**40, -(2**40), 127, 128]
     assert decode_example(encode_example({"v": values}))["v"].tolist() == values
@@ -80,7 +99,9 @@ def test_large_and_negative_ints():
     assert decode_example(encode_example({"v": uint}))["v"].tolist() == [INT64_MAX]
 
 
-@pytest.mark.parametrize("values", [[2**63], [INT64_MIN - 1], [1, "x"], [object()]])
+@pytest.mark.parametrize(
+    "values", [[2**63], [INT64_MIN - 1], [1, "x"], [object()], ["a", 5], [b"a", None]]
+)
 def test_bad_values_raise(values):
     with pytest.raises(ValueError):
         encode_example({"v": values})
