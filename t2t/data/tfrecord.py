@@ -93,11 +93,12 @@ class _Corrupt(Exception):
         super().__init__(what)
         self.offset = offset
         self.what = what
+        self.index = 0  # for data CRC failures: position of the record among the checked
 
 
 def _parse_block(
     buf: bytes, base: int, verify: bool
-) -> tuple[list[tuple[int, int]], int, int | None]:
+) -> tuple[list[tuple[int, int]], int, int | None, _Corrupt | None]:
     """Finds the complete records in `buf`.
 
     Args:
@@ -106,9 +107,10 @@ def _parse_block(
         verify: whether to check the length CRCs (the data CRCs are checked by the caller).
 
     Returns:
-        (spans, consumed, needed): (data start, data length) of each complete record,
-        the bytes they use, and the total size of the first incomplete record when its
-        header is already in `buf` (None otherwise).
+        (spans, consumed, needed, error): (data start, data length) of each complete
+        record, the bytes they use, the total size of the first incomplete record when its
+        header is already in `buf` (None otherwise), and the corrupt header that stopped
+        the scan (None if none did).
     """
     spans: list[tuple[int, int]] = []
     unpack_header = _HEADER.unpack_from
@@ -119,19 +121,20 @@ def _parse_block(
     while end - pos >= _HEADER_SIZE:
         length, stored = unpack_header(buf, pos)
         if verify and mask(crc(buf[pos : pos + 8])) != stored:
-            raise _Corrupt(base + pos, "length checksum mismatch (corrupt record header)")
+            error = _Corrupt(base + pos, "length checksum mismatch (corrupt record header)")
+            return spans, pos, None, error
         total = _HEADER_SIZE + length + _FOOTER_SIZE
         if end - pos < total:
-            return spans, pos, total
+            return spans, pos, total, None
         spans.append((pos + _HEADER_SIZE, length))
         pos += total
-    return spans, pos, None
+    return spans, pos, None, None
 
 
-def _check_data_crcs(buf: bytes, spans: list[tuple[int, int]], base: int) -> None:
-    """Checks the data CRC of every span in one batch; raises _Corrupt at the first bad one."""
+def _first_bad_data_crc(buf: bytes, spans: list[tuple[int, int]], base: int) -> _Corrupt | None:
+    """Checks the data CRCs of all spans in one batch; returns the first failure, if any."""
     if not spans:
-        return
+        return None
     arr = np.array(spans, dtype=np.int64)  # [N, 2]
     starts, lengths = arr[:, 0], arr[:, 1]
     computed = _crc.mask(_crc.crc32c_many(buf, starts, lengths))
@@ -139,24 +142,32 @@ def _check_data_crcs(buf: bytes, spans: list[tuple[int, int]], base: int) -> Non
     view = np.frombuffer(buf, dtype=np.uint8)
     stored = view[footer_pos[:, None] + np.arange(4)].copy().view("<u4")[:, 0]  # [N]
     bad = np.flatnonzero(computed != stored)
-    if len(bad):
-        offset = int(starts[bad[0]]) - _HEADER_SIZE
-        raise _Corrupt(base + offset, "data checksum mismatch (corrupt record)")
+    if not len(bad):
+        return None
+    error = _Corrupt(base + int(starts[bad[0]]) - _HEADER_SIZE, "data checksum mismatch")
+    error.index = int(bad[0])
+    return error
 
 
 def _iter_stream(stream: BinaryIO, verify: bool) -> Iterator[bytes]:
-    """Yields the records of an open TFRecord stream; raises _Corrupt on bad framing."""
+    """Yields the records of an open TFRecord stream; raises _Corrupt on bad framing.
+
+    Like TF's reader, every good record before a bad one is still yielded.
+    """
     buf = b""
     base = 0  # stream offset of buf[0]
     want = _BLOCK_SIZE
     while True:
         chunk = stream.read(want)
         buf = buf + chunk if buf else chunk
-        spans, consumed, needed = _parse_block(buf, base, verify)
-        if verify:
-            _check_data_crcs(buf, spans, base)
+        spans, consumed, needed, error = _parse_block(buf, base, verify)
+        data_error = _first_bad_data_crc(buf, spans, base) if verify else None
+        if data_error is not None:
+            spans, error = spans[: data_error.index], data_error
         for start, length in spans:
             yield buf[start : start + length]
+        if error is not None:
+            raise error
         if not chunk:
             if consumed < len(buf):
                 what = "truncated record data" if needed else "truncated record header"

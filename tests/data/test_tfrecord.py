@@ -166,8 +166,11 @@ def test_flipped_byte_is_a_crc_error_naming_offset(tmp_path, crc_backend, positi
     data = bytearray(path.read_bytes())
     data[position] ^= 0x40
     path.write_bytes(bytes(data))
+    got = []
     with pytest.raises(DataError, match=f"{what}.* at byte offset {starts[1]}$"):
-        list(tfrecord.read_records(path))
+        for record in tfrecord.read_records(path):
+            got.append(record)
+    assert got == [bytes([0]) * 20]  # the good record before the bad one still arrives
 
 
 def test_verify_false_skips_data_checksums(tmp_path):
