@@ -1,0 +1,590 @@
+"""Text encoders, compatible with `tensor2tensor.data_generators.text_encoder`.
+
+* TextEncoder: space-separated integers, shifted past the reserved ids.
+* ByteTextEncoder: UTF-8 bytes (CHARACTER vocab).
+* TokenTextEncoder: whitespace tokens with a vocabulary file or list.
+* SubwordTextEncoder: invertible subword encoding; vocab files built by T2T load here and encode
+  to the same ids, and vocabularies built here are byte-identical to T2T's.
+* ClassLabelEncoder, OneHotClassLabelEncoder, RealEncoder.
+
+Ids 0 and 1 are reserved for `<pad>` and `<EOS>`. Vocabulary building lives in
+`t2t.data.subword_builder`; this module keeps T2T's public (and commonly used private) names,
+because T2T user code imports it under T2T's module name.
+"""
+
+import re
+import struct
+from collections.abc import Iterable, Sequence
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from t2t.data import tokenizer
+from t2t.errors import DataError
+
+PAD = "<pad>"
+EOS = "<EOS>"
+RESERVED_TOKENS = [PAD, EOS]
+NUM_RESERVED_TOKENS = len(RESERVED_TOKENS)
+PAD_ID = RESERVED_TOKENS.index(PAD)  # 0
+EOS_ID = RESERVED_TOKENS.index(EOS)  # 1
+RESERVED_TOKENS_BYTES = [PAD.encode("ascii"), EOS.encode("ascii")]
+
+_UNESCAPE_REGEX = re.compile(r"\\u|\\\\|\\([0-9]+);")
+# Read at call time (not captured), so that patching it (as T2T's tests do) takes effect.
+_ESCAPE_CHARS = set("\\_u;0123456789")
+
+# T2T's subword encoder kept a 2**20-slot cache; our per-token memo is cleared at that size.
+_MEMO_LIMIT = 2**20
+
+
+class IdOutOfRangeError(DataError, struct.error):
+    """An id outside a byte encoder's range; T2T raised `struct.error` here."""
+
+
+def native_to_unicode(s: str | bytes) -> str:
+    """Returns `s` as str; bytes are decoded as UTF-8, dropping undecodable bytes."""
+    if isinstance(s, str):
+        return s
+    try:
+        return s.decode("utf-8")
+    except UnicodeDecodeError:
+        return s.decode("utf-8", errors="ignore")
+
+
+def unicode_to_native(s: str) -> str:
+    """Identity on Python 3 (kept for T2T user code)."""
+    return s
+
+
+def is_unicode(s: Any) -> bool:
+    return isinstance(s, str)
+
+
+def to_unicode(s: str | bytes, ignore_errors: bool = False) -> str:
+    if isinstance(s, str):
+        return s
+    return s.decode("utf-8", errors="ignore" if ignore_errors else "strict")
+
+
+def to_unicode_ignore_errors(s: str | bytes) -> str:
+    return to_unicode(s, ignore_errors=True)
+
+
+def to_unicode_utf8(s: bytes) -> str:
+    return s.decode("utf-8")
+
+
+def strip_ids(ids: Iterable[int], ids_to_strip: Sequence[int]) -> list[int]:
+    """Removes ids in `ids_to_strip` from the END of `ids` (only trailing ones)."""
+    ids = list(ids)
+    while ids and ids[-1] in ids_to_strip:
+        ids.pop()
+    return ids
+
+
+def read_lines(filename: str, what: str = "file") -> list[str]:
+    """All lines of a UTF-8 file, read as T2T's tf.gfile does (see tokenizer.iter_file_lines)."""
+    return list(tokenizer.iter_file_lines(filename, what))
+
+
+class TextEncoder:
+    """Base encoder: space-separated integers, shifted by `num_reserved_ids`."""
+
+    def __init__(self, num_reserved_ids: int = NUM_RESERVED_TOKENS):
+        self._num_reserved_ids = num_reserved_ids
+
+    @property
+    def num_reserved_ids(self) -> int:
+        return self._num_reserved_ids
+
+    def encode(self, s: str) -> list[int]:
+        """ "1 2 3" -> [3, 4, 5] (with 2 reserved ids). No EOS is appended."""
+        return [int(w) + self._num_reserved_ids for w in s.split()]
+
+    def decode(self, ids: Iterable[int], strip_extraneous: bool = False) -> str:
+        """Ids to a human-readable string; `strip_extraneous` drops trailing PAD/EOS ids."""
+        if strip_extraneous:
+            ids = strip_ids(ids, list(range(self._num_reserved_ids or 0)))
+        return " ".join(self.decode_list(ids))
+
+    def decode_list(self, ids: Iterable[int]) -> list[str]:
+        """Each id as a string; reserved ids become "<pad>"/"<EOS>"."""
+        decoded = []
+        for id_ in ids:
+            if 0 <= id_ < self._num_reserved_ids:
+                decoded.append(RESERVED_TOKENS[int(id_)])
+            else:
+                decoded.append(id_ - self._num_reserved_ids)
+        return [str(d) for d in decoded]
+
+    @property
+    def vocab_size(self) -> int:
+        raise NotImplementedError()
+
+
+class ByteTextEncoder(TextEncoder):
+    """Encodes each UTF-8 byte to `byte + num_reserved_ids`."""
+
+    def encode(self, s: str) -> list[int]:
+        numres = self._num_reserved_ids
+        return [c + numres for c in s.encode("utf-8")]
+
+    def decode(self, ids: Iterable[int], strip_extraneous: bool = False) -> str:
+        if strip_extraneous:
+            ids = strip_ids(ids, list(range(self._num_reserved_ids or 0)))
+        # Invalid UTF-8 (e.g. a cut multi-byte character) becomes U+FFFD, as in T2T.
+        return b"".join(self.decode_list(ids)).decode("utf-8", "replace")
+
+    def decode_list(self, ids: Iterable[int]) -> list[bytes]:
+        numres = self._num_reserved_ids
+        decoded = []
+        for id_ in ids:
+            if 0 <= id_ < numres:
+                decoded.append(RESERVED_TOKENS_BYTES[int(id_)])
+            elif numres <= id_ < numres + 256:
+                decoded.append(bytes((int(id_) - numres,)))
+            else:
+                raise IdOutOfRangeError(
+                    f"id {id_} is out of range for ByteTextEncoder (vocab_size {self.vocab_size})"
+                )
+        return decoded
+
+    @property
+    def vocab_size(self) -> int:
+        return 2**8 + self._num_reserved_ids
+
+
+class ClassLabelEncoder(TextEncoder):
+    """Encodes a class label string as its index in a list of labels (no reserved ids)."""
+
+    def __init__(
+        self, class_labels: Sequence[str] | None = None, class_labels_fname: str | None = None
+    ):
+        super().__init__(num_reserved_ids=0)
+        if class_labels_fname:
+            class_labels = [label.strip() for label in read_lines(class_labels_fname, "labels")]
+        if not class_labels:
+            raise DataError("ClassLabelEncoder needs class_labels or a non-empty labels file")
+        self._class_labels = list(class_labels)
+
+    def encode(self, s: str) -> int:  # type: ignore[override]
+        try:
+            return self._class_labels.index(s)
+        except ValueError:
+            raise DataError(f"unknown class label {s!r}") from None
+
+    def decode(self, ids: Any, strip_extraneous: bool = False) -> str:
+        """Accepts an id, a one-element list, or a numpy array holding one id."""
+        del strip_extraneous
+        label_id = ids
+        if isinstance(label_id, list):
+            if len(label_id) != 1:
+                raise DataError(f"expected one class id, got {len(label_id)}")
+            (label_id,) = label_id
+        if isinstance(label_id, np.ndarray):
+            label_id = np.squeeze(label_id)
+        return self._class_labels[label_id]
+
+    def decode_list(self, ids: Iterable[int]) -> list[str]:
+        return [self._class_labels[i] for i in ids]
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._class_labels)
+
+
+class OneHotClassLabelEncoder(ClassLabelEncoder):
+    """Encodes a class label as a one-hot list."""
+
+    def encode(self, label_str: str, on_value: int = 1, off_value: int = 0) -> list[int]:  # type: ignore[override]
+        one_hot = [off_value] * self.vocab_size
+        one_hot[super().encode(label_str)] = on_value
+        return one_hot
+
+    def decode(self, ids: Any, strip_extraneous: bool = False) -> str:
+        del strip_extraneous
+        label_id = ids
+        if isinstance(label_id, np.ndarray):
+            label_id = np.squeeze(label_id).astype(np.int8).tolist()
+        if not isinstance(label_id, list) or len(label_id) != self.vocab_size:
+            raise DataError(f"expected a one-hot list of length {self.vocab_size}")
+        return self._class_labels[label_id.index(1)]
+
+
+class TokenTextEncoder(TextEncoder):
+    """Whitespace-separated tokens looked up in a vocabulary (file or list).
+
+    From a file every stripped line is a token with id = line number and no reserved tokens
+    are added (files written by `store_to_file` start with them). From a list, "<pad>" and
+    "<EOS>" get ids 0 and 1 and list items equal to a reserved token are skipped. A duplicated
+    token keeps all its ids for decoding and encodes to its LAST id, as in T2T.
+    """
+
+    def __init__(
+        self,
+        vocab_filename: str | None,
+        reverse: bool = False,
+        vocab_list: Sequence[str] | None = None,
+        replace_oov: str | None = None,
+        num_reserved_ids: int = NUM_RESERVED_TOKENS,
+    ):
+        super().__init__(num_reserved_ids=num_reserved_ids)
+        self._reverse = reverse
+        self._replace_oov = replace_oov
+        if vocab_filename:
+            tokens = [line.strip() for line in read_lines(vocab_filename, "vocab file")]
+            self._init_vocab(tokens, add_reserved_tokens=False)
+        else:
+            if vocab_list is None:
+                raise DataError("TokenTextEncoder needs vocab_filename or vocab_list")
+            self._init_vocab([t for t in vocab_list if t not in RESERVED_TOKENS])
+
+    def _init_vocab(self, tokens: Iterable[str], add_reserved_tokens: bool = True) -> None:
+        start = len(RESERVED_TOKENS) if add_reserved_tokens else 0
+        self._id_to_token = dict(enumerate(RESERVED_TOKENS)) if add_reserved_tokens else {}
+        self._id_to_token.update(enumerate(tokens, start=start))
+        self._token_to_id = {token: i for i, token in self._id_to_token.items()}
+
+    def encode(self, s: str) -> list[int]:
+        """Splits at whitespace and looks each token up (reversed if `reverse`).
+
+        Raises:
+          KeyError: a token is not in the vocabulary and `replace_oov` is not set.
+        """
+        tokens = s.strip().split()
+        if self._replace_oov is not None:
+            tokens = [t if t in self._token_to_id else self._replace_oov for t in tokens]
+        try:
+            ret = [self._token_to_id[tok] for tok in tokens]
+        except KeyError as error:
+            raise KeyError(
+                f"token {error.args[0]!r} is not in the vocabulary (set replace_oov to map "
+                "unknown tokens to a vocabulary token)"
+            ) from None
+        return ret[::-1] if self._reverse else ret
+
+    def decode(self, ids: Iterable[int], strip_extraneous: bool = False) -> str:
+        # T2T ignores strip_extraneous here.
+        return " ".join(self.decode_list(ids))
+
+    def decode_list(self, ids: Iterable[int]) -> list[str]:
+        seq = reversed(list(ids)) if self._reverse else ids
+        return [self._safe_id_to_token(i) for i in seq]
+
+    def _safe_id_to_token(self, idx: int) -> str:
+        return self._id_to_token.get(idx, "ID_%d" % idx)  # noqa: UP031 (T2T formats with %d)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._id_to_token)
+
+    def store_to_file(self, filename: str) -> None:
+        """Writes one token per line in id order (reserved tokens included)."""
+        with open(filename, "w", encoding="utf-8", newline="") as f:
+            for i in range(len(self._id_to_token)):
+                f.write(self._id_to_token[i] + "\n")
+
+
+def _escape_token(token: str, alphabet: set[str]) -> str:
+    """Escapes "\\" and "_", writes out-of-alphabet chars and "\\n" as "\\N;", appends "_".
+
+    Raises:
+      ValueError: `token` is not a str.
+    """
+    if not isinstance(token, str):
+        raise ValueError(f"Expected string type for token, got {type(token)}")
+    token = token.replace("\\", "\\\\").replace("_", "\\u")
+    ret = [c if c in alphabet and c != "\n" else f"\\{ord(c)};" for c in token]
+    return "".join(ret) + "_"
+
+
+def _unescape_match(m: re.Match) -> str:
+    if m.group(1) is None:
+        return "_" if m.group(0) == "\\u" else "\\"
+    try:
+        return chr(int(m.group(1)))
+    except (ValueError, OverflowError):
+        return "\u3013"  # GETA MARK, T2T's stand-in for an invalid code point.
+
+
+def _unescape_token(escaped_token: str) -> str:
+    """Inverse of `_escape_token`."""
+    trimmed = escaped_token[:-1] if escaped_token.endswith("_") else escaped_token
+    return _UNESCAPE_REGEX.sub(_unescape_match, trimmed)
+
+
+# A memo key: an alphanumeric run plus the single space that the tokenizer drops after it when
+# another alphanumeric run follows, or a non-alphanumeric run. One `findall` therefore yields
+# exactly T2T's tokens (with the dropped spaces glued to the preceding token).
+_MEMO_KEY_RE = re.compile(r"[^\W_]+(?: (?=[^\W_]))?|[\W_]+")
+_ALNUM_RE = re.compile(r"[^\W_]")
+
+
+class _TokenMemo(dict):
+    """Memo key (see `_MEMO_KEY_RE`) -> subtoken ids; misses are computed by the encoder."""
+
+    def __init__(self, encoder: "SubwordTextEncoder"):
+        super().__init__()
+        self._encoder = encoder
+
+    def __missing__(self, key: str) -> list[int]:
+        token = key
+        if len(key) > 1 and key[-1] == " " and _ALNUM_RE.match(key):
+            token = key[:-1]
+        ids = self._encoder._escaped_token_to_subtoken_ids(
+            _escape_token(token, self._encoder._alphabet)
+        )
+        if len(self) >= _MEMO_LIMIT:
+            self.clear()
+        self[key] = ids
+        return ids
+
+
+class SubwordTextEncoder(TextEncoder):
+    """Invertible subword encoding with T2T's algorithm, vocab file format and ids.
+
+    Encoding: tokenize, escape each token (`_escape_token`), then split it greedily into the
+    longest vocabulary subtokens from the left. Each distinct token is encoded once per encoder
+    and memoised, which is what makes encoding fast: real text repeats its tokens.
+    """
+
+    def __init__(self, filename: str | None = None):
+        super().__init__()
+        self._alphabet: set[str] = set()
+        self.filename = filename
+        self._init_subtokens_from_list([])
+        if filename is not None:
+            self._load_from_file(filename)
+
+    # ----------------------------------------------------------------------------- encoding
+    def encode(self, s: str | bytes) -> list[int]:
+        """Converts a string to subtoken ids in [0, vocab_size); no EOS is appended."""
+        memo_get = self._memo.__getitem__
+        return list(chain.from_iterable(map(memo_get, _MEMO_KEY_RE.findall(native_to_unicode(s)))))
+
+    def encode_without_tokenizing(self, token_text: str | bytes) -> list[int]:
+        """Encodes `token_text` as one single token (no tokenizer)."""
+        return self._token_to_subtoken_ids(native_to_unicode(token_text))
+
+    def _tokens_to_subtoken_ids(self, tokens: Iterable[str]) -> list[int]:
+        ret: list[int] = []
+        for token in tokens:
+            ret.extend(self._token_to_subtoken_ids(token))
+        return ret
+
+    def _token_to_subtoken_ids(self, token: str) -> list[int]:
+        # The memo key of a token that ends with a single space after an alphanumeric char
+        # would be ambiguous, so such (untokenized) tokens bypass the memo.
+        if token.endswith(" ") and len(token) > 1:
+            return self._escaped_token_to_subtoken_ids(_escape_token(token, self._alphabet))
+        return list(self._memo[token])
+
+    def _escaped_token_to_subtoken_strings(self, escaped_token: str) -> list[str]:
+        """Greedy longest-prefix split of an escaped token into vocabulary subtokens.
+
+        Raises:
+          DataError (a ValueError): some part cannot be matched, i.e. the vocabulary lacks a
+            single-character subtoken it needs (e.g. an escape character).
+        """
+        ret = []
+        start = 0
+        token_len = len(escaped_token)
+        vocab = self._subtoken_string_to_id
+        max_len = self._max_subtoken_len
+        while start < token_len:
+            for end in range(min(token_len, start + max_len), start, -1):
+                subtoken = escaped_token[start:end]
+                if subtoken in vocab:
+                    ret.append(subtoken)
+                    start = end
+                    break
+            else:
+                raise DataError(
+                    f"Token substring '{escaped_token[start:]}' of '{escaped_token}' not found "
+                    "in subtoken vocabulary (the vocabulary lacks a character it needs)."
+                )
+        return ret
+
+    def _escaped_token_to_subtoken_ids(self, escaped_token: str) -> list[int]:
+        vocab = self._subtoken_string_to_id
+        return [vocab[s] for s in self._escaped_token_to_subtoken_strings(escaped_token)]
+
+    # ----------------------------------------------------------------------------- decoding
+    def decode(self, ids: Iterable[int], strip_extraneous: bool = False) -> str:
+        """Converts subtoken ids back to the string; ids outside the vocab decode to ""."""
+        if strip_extraneous:
+            ids = strip_ids(ids, list(range(self._num_reserved_ids or 0)))
+        return tokenizer.decode(self._subtoken_ids_to_tokens(ids))
+
+    def decode_list(self, ids: Iterable[int]) -> list[str]:
+        return [self._subtoken_id_to_subtoken_string(s) for s in ids]
+
+    def _subtoken_ids_to_tokens(self, subtokens: Iterable[int]) -> list[str]:
+        strings = self._all_subtoken_strings
+        size = len(strings)
+        # T2T silently maps ids outside [0, vocab_size) to "" (no error); so do we.
+        concatenated = "".join([strings[s] if 0 <= s < size else "" for s in subtokens])
+        ret = []
+        for piece in concatenated.split("_"):
+            if piece:
+                unescaped = _unescape_token(piece + "_")
+                if unescaped:
+                    ret.append(unescaped)
+        return ret
+
+    def _subtoken_id_to_subtoken_string(self, subtoken: int) -> str:
+        if 0 <= subtoken < self.vocab_size:
+            return self._all_subtoken_strings[subtoken]
+        return ""
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._all_subtoken_strings)
+
+    @property
+    def all_subtoken_strings(self) -> tuple[str, ...]:
+        return tuple(self._all_subtoken_strings)
+
+    def dump(self) -> None:
+        """Prints the vocabulary as "id : 'subtoken'" (debugging)."""
+        pairs = sorted((i, s) for s, i in self._subtoken_string_to_id.items())
+        print(", ".join(f"{i} : '{s}'" for i, s in pairs))
+
+    # ----------------------------------------------------------------------------- building
+    @classmethod
+    def build_from_generator(
+        cls,
+        generator: Iterable[str | bytes],
+        target_size: int,
+        max_subtoken_length: int | None = None,
+        reserved_tokens: list[str] | None = None,
+    ) -> "SubwordTextEncoder":
+        """Builds a vocabulary of about `target_size` subtokens from the generated texts."""
+        token_counts = tokenizer.count_tokens(native_to_unicode(item) for item in generator)
+        return cls.build_to_target_size(
+            target_size,
+            token_counts,
+            1,
+            1e3,
+            max_subtoken_length=max_subtoken_length,
+            reserved_tokens=reserved_tokens,
+        )
+
+    @classmethod
+    def build_to_target_size(
+        cls,
+        target_size: int,
+        token_counts: dict[str, int],
+        min_val: float,
+        max_val: float,
+        max_subtoken_length: int | None = None,
+        reserved_tokens: list[str] | None = None,
+        num_iterations: int = 4,
+    ) -> "SubwordTextEncoder":
+        """Bisects over min_count for the vocabulary whose size is closest to `target_size`.
+
+        Raises:
+          ValueError: min_val > max_val or target_size < 1.
+        """
+        from t2t.data import subword_builder
+
+        if min_val > max_val:
+            raise ValueError(
+                "Lower bound for the minimum token count is greater than the upper bound."
+            )
+        if target_size < 1:
+            raise ValueError("Target size must be positive.")
+        builder = subword_builder.SubwordBuilder(
+            token_counts, _reserved_or_default(reserved_tokens), max_subtoken_length, _ESCAPE_CHARS
+        )
+        subtoken_strings = builder.build_to_target_size(
+            target_size, min_val, max_val, num_iterations
+        )
+        return cls._from_built(subtoken_strings, builder.alphabet)
+
+    def build_from_token_counts(
+        self,
+        token_counts: dict[str, int],
+        min_count: int,
+        num_iterations: int = 4,
+        reserved_tokens: list[str] | None = None,
+        max_subtoken_length: int | None = None,
+    ) -> None:
+        """Trains this encoder's vocabulary on token counts, keeping subtokens >= min_count."""
+        from t2t.data import subword_builder
+
+        builder = subword_builder.SubwordBuilder(
+            token_counts, _reserved_or_default(reserved_tokens), max_subtoken_length, _ESCAPE_CHARS
+        )
+        self._alphabet = set(builder.alphabet)
+        self._init_subtokens_from_list(builder.build(min_count, num_iterations))
+
+    @classmethod
+    def _from_built(cls, subtoken_strings: list[str], alphabet: set[str]) -> "SubwordTextEncoder":
+        encoder = cls()
+        encoder._alphabet = set(alphabet)
+        encoder._init_subtokens_from_list(subtoken_strings)
+        return encoder
+
+    # ----------------------------------------------------------------------------- vocab files
+    def _init_subtokens_from_list(
+        self, subtoken_strings: list[str], reserved_tokens: list[str] | None = None
+    ) -> None:
+        """Sets the vocabulary; a duplicated string encodes to its LAST id, as in T2T."""
+        reserved_tokens = reserved_tokens or []
+        self._all_subtoken_strings = list(reserved_tokens) + list(subtoken_strings)
+        self._max_subtoken_len = max((len(s) for s in subtoken_strings), default=0)
+        offset = len(reserved_tokens)
+        self._subtoken_string_to_id = {s: i + offset for i, s in enumerate(subtoken_strings) if s}
+        self._memo = _TokenMemo(self)
+
+    def _init_alphabet_from_tokens(self, tokens: Iterable[str]) -> None:
+        self._alphabet = {c for token in tokens for c in token}
+        self._alphabet |= _ESCAPE_CHARS
+
+    def _load_from_file_object(self, f: Iterable[str], name: str = "vocab file") -> None:
+        """Reads one subtoken per line; outer '...' or "..." quotes are removed."""
+        subtoken_strings = []
+        for line in f:
+            s = line.rstrip()
+            if (s.startswith("'") and s.endswith("'")) or (s.startswith('"') and s.endswith('"')):
+                s = s[1:-1]
+            subtoken_strings.append(native_to_unicode(s))
+        if not subtoken_strings:
+            raise DataError(f"{name} is empty: a subword vocabulary needs at least one subtoken")
+        self._init_subtokens_from_list(subtoken_strings)
+        self._init_alphabet_from_tokens(subtoken_strings)
+
+    def _load_from_file(self, filename: str) -> None:
+        self._load_from_file_object(read_lines(filename, "vocab file"), f"vocab file {filename}")
+
+    def store_to_file(self, filename: str, add_single_quotes: bool = True) -> None:
+        """Writes one subtoken per line in id order, wrapped in single quotes by default."""
+        with open(filename, "w", encoding="utf-8", newline="") as f:
+            if add_single_quotes:
+                f.write("".join(f"'{s}'\n" for s in self._all_subtoken_strings))
+            else:
+                f.write("".join(f"{s}\n" for s in self._all_subtoken_strings))
+
+
+def _reserved_or_default(reserved_tokens: list[str] | None) -> list[str]:
+    """Reserved tokens; RESERVED_TOKENS must be a prefix of a custom list."""
+    if reserved_tokens is None:
+        return list(RESERVED_TOKENS)
+    for default, proposed in zip(RESERVED_TOKENS, reserved_tokens):
+        if default != proposed:
+            raise ValueError("RESERVED_TOKENS must be a prefix of reserved_tokens.")
+    return [native_to_unicode(t) for t in reserved_tokens]
+
+
+class RealEncoder:
+    """Space-separated floats."""
+
+    def encode(self, s: str) -> list[float]:
+        return [float(w) for w in s.split()]
+
+    def decode(self, ids: Iterable[float], strip_extraneous: bool = False) -> str:
+        del strip_extraneous
+        return " ".join(str(i) for i in ids)
