@@ -1,0 +1,202 @@
+"""Multi-head attention with T2T's numerics, attention biases and a key/value cache.
+
+Attention biases are additive float tensors broadcastable to [B, heads, Lq, Lk]: 0 where a
+query may attend, -1e9 where it may not (T2T's convention; never -inf, so a fully masked
+row stays finite). Dot-product attention runs through
+`torch.nn.functional.scaled_dot_product_attention`; relative-position attention
+(Shaw et al., T2T's "dot_product_relative") needs the weights and runs explicitly.
+"""
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from t2t.errors import HParamsError
+from t2t.layers.common import dropout_with_broadcast_dims
+
+NEG_INF = -1e9  # T2T's large negative bias
+
+
+def attention_bias_ignore_padding(padding: torch.Tensor) -> torch.Tensor:
+    """Bias that hides padded memory positions. padding [B, L] (1.0 = pad) -> [B, 1, 1, L]."""
+    return (padding * NEG_INF)[:, None, None, :]
+
+
+def attention_bias_lower_triangle(length: int, device=None) -> torch.Tensor:
+    """Causal bias: position i sees positions <= i. Returns [1, 1, length, length]."""
+    ones = torch.ones(length, length, device=device)
+    return (NEG_INF * (1.0 - torch.tril(ones)))[None, None]
+
+
+def attention_bias_prepend_inputs_full_attention(padding: torch.Tensor) -> torch.Tensor:
+    """Decoder bias for prepend_inputs_full_attention ([inputs 0 targets] concatenations).
+
+    Position p may attend to q unless target_pos(q) > target_pos(p), where target_pos counts
+    positions after the first 0 (the separator); so the inputs part is fully visible.
+
+    Args:
+        padding: [B, T] float, 1.0 where the concatenated target id is 0.
+    Returns:
+        [B, 1, T, T] bias.
+    """
+    # Exclusive cumsum, as T2T: 0 on the source part and the separator, > 0 after it.
+    in_target = torch.cumsum(padding, dim=1) - padding  # [B, T]
+    target_pos = torch.cumsum(in_target, dim=1)  # [B, T]
+    illegal = target_pos[:, None, :] > target_pos[:, :, None]  # [B, Tq, Tk]
+    return (illegal.to(padding.dtype) * NEG_INF)[:, None]
+
+
+def relative_positions(length_q: int, length_k: int, max_relative_position: int, device=None):
+    """Clipped relative distances k - q, shifted to be >= 0: [length_q, length_k] ints.
+
+    Queries are the LAST length_q positions of the keys (so a one-query decoding step at
+    position i gets row i of the full matrix, as T2T's cache mode does).
+    """
+    keys = torch.arange(length_k, device=device)
+    queries = keys[length_k - length_q :]
+    distance = keys[None, :] - queries[:, None]
+    clipped = distance.clamp(-max_relative_position, max_relative_position)
+    return clipped + max_relative_position
+
+
+def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """[B, L, D] -> [B, heads, L, D / heads]."""
+    batch, length, depth = x.shape
+    return x.view(batch, length, num_heads, depth // num_heads).transpose(1, 2)
+
+
+def combine_heads(x: torch.Tensor) -> torch.Tensor:
+    """[B, heads, L, D / heads] -> [B, L, D]."""
+    batch, heads, length, depth = x.shape
+    return x.transpose(1, 2).reshape(batch, length, heads * depth)
+
+
+class MultiheadAttention(nn.Module):
+    """T2T's `multihead_attention`: q/k/v projections without bias, heads, output transform.
+
+    Args:
+        query_depth: depth of the query input.
+        memory_depth: depth of the memory (keys/values source); = query_depth for self-attention.
+        key_depth: total key depth over all heads (T2T's attention_key_channels or hidden).
+        value_depth: total value depth over all heads.
+        output_depth: depth of the output.
+        num_heads: number of heads; must divide key_depth and value_depth.
+        dropout: attention-weights dropout rate (T2T's attention_dropout).
+        dropout_broadcast_dims: dims of the [B, heads, Lq, Lk] weights sharing a dropout mask.
+        max_relative_position: > 0 for relative-position self-attention ("dot_product_relative").
+
+    Raises:
+        HParamsError: depths not divisible by heads.
+    """
+
+    def __init__(
+        self,
+        query_depth: int,
+        memory_depth: int,
+        key_depth: int,
+        value_depth: int,
+        output_depth: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        dropout_broadcast_dims: Sequence[int] = (),
+        max_relative_position: int = 0,
+    ) -> None:
+        super().__init__()
+        if key_depth % num_heads:
+            raise HParamsError(
+                f"Key depth ({key_depth}) must be divisible by the number of attention heads "
+                f"({num_heads})."
+            )
+        if value_depth % num_heads:
+            raise HParamsError(
+                f"Value depth ({value_depth}) must be divisible by the number of attention "
+                f"heads ({num_heads})."
+            )
+        self.num_heads = num_heads
+        self.dropout = dropout
+        self.dropout_broadcast_dims = list(dropout_broadcast_dims)
+        self.max_relative_position = max_relative_position
+        self.q = nn.Linear(query_depth, key_depth, bias=False)
+        self.k = nn.Linear(memory_depth, key_depth, bias=False)
+        self.v = nn.Linear(memory_depth, value_depth, bias=False)
+        self.output_transform = nn.Linear(value_depth, output_depth, bias=False)
+        if max_relative_position:
+            vocab = 2 * max_relative_position + 1
+            self.relative_keys = nn.Parameter(torch.empty(vocab, key_depth // num_heads))
+            self.relative_values = nn.Parameter(torch.empty(vocab, value_depth // num_heads))
+            for param in (self.relative_keys, self.relative_values):
+                nn.init.normal_(param, std=param.shape[-1] ** -0.5)
+
+    def memory_kv(self, memory: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Keys and values of a memory, for caching: [B, L, D] -> {"k", "v": [B, h, L, d]}."""
+        return {
+            "k": split_heads(self.k(memory), self.num_heads),
+            "v": split_heads(self.v(memory), self.num_heads),
+        }
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        memory: torch.Tensor | None = None,
+        bias: torch.Tensor | None = None,
+        cache: dict[str, torch.Tensor] | None = None,
+        static_kv: bool = False,
+    ) -> torch.Tensor:
+        """Attends from `query` to `memory` (or to itself).
+
+        Args:
+            query: [B, Lq, Dq].
+            memory: [B, Lk, Dm]; None for self-attention.
+            bias: additive bias broadcastable to [B, heads, Lq, Lk], or None.
+            cache: for incremental decoding. Self-attention (static_kv False): the keys and
+                values of earlier positions {"k", "v": [B, h, t, d]}, extended in place with
+                this call's. Encoder-decoder attention (static_kv True): precomputed
+                `memory_kv(memory)`, used instead of `memory`.
+            static_kv: the cache holds fixed memory keys/values.
+
+        Returns:
+            [B, Lq, output_depth].
+        """
+        q = split_heads(self.q(query), self.num_heads)  # [B, h, Lq, dk]
+        if cache is not None and static_kv:
+            k, v = cache["k"], cache["v"]
+        else:
+            kv = self.memory_kv(query if memory is None else memory)
+            k, v = kv["k"], kv["v"]  # [B, h, Lk, d]
+            if cache is not None:
+                if "k" in cache:
+                    k = torch.cat([cache["k"], k], dim=2)
+                    v = torch.cat([cache["v"], v], dim=2)
+                cache["k"], cache["v"] = k, v
+        if self.max_relative_position or self.dropout_broadcast_dims:
+            out = self._explicit_attention(q, k, v, bias)
+        else:
+            if bias is not None:
+                bias = bias.to(q.dtype)
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0
+            )  # [B, h, Lq, dv]
+        return self.output_transform(combine_heads(out))
+
+    def _explicit_attention(self, q, k, v, bias):
+        """Dot-product attention with weights in hand (relative positions, broadcast dropout)."""
+        q = q * q.shape[-1] ** -0.5
+        logits = torch.matmul(q, k.transpose(-1, -2))  # [B, h, Lq, Lk]
+        rel_k = rel_v = None
+        if self.max_relative_position:
+            idx = relative_positions(q.shape[2], k.shape[2], self.max_relative_position, q.device)
+            rel_k = self.relative_keys[idx]  # [Lq, Lk, dk]
+            rel_v = self.relative_values[idx]  # [Lq, Lk, dv]
+            logits = logits + torch.einsum("bhqd,qkd->bhqk", q, rel_k)
+        if bias is not None:
+            logits = logits + bias.to(logits.dtype)
+        weights = torch.softmax(logits, dim=-1)
+        weights = dropout_with_broadcast_dims(
+            weights, self.dropout, self.dropout_broadcast_dims, self.training
+        )
+        out = torch.matmul(weights, v)  # [B, h, Lq, dv]
+        if rel_v is not None:
+            out = out + torch.einsum("bhqk,qkd->bhqd", weights, rel_v)
+        return out

@@ -1,0 +1,54 @@
+"""Fixtures for model tests: hand-built problem hparams and a tiny greedy search."""
+
+import pytest
+import torch
+
+from t2t import registry
+from t2t.hparams import HParams
+
+MODEL_MODULES = ("t2t.models.transformer",)
+
+registry.add_builtin_modules("models", *MODEL_MODULES)
+registry.add_builtin_modules("hparams", *MODEL_MODULES)
+
+
+def make_problem_hparams(
+    vocab_in: int | None = 11,
+    vocab_out: int = 11,
+    targets: str = "symbol",
+    inputs: str | None = "symbol",
+) -> HParams:
+    """Problem hparams as a Problem's get_hparams returns them (spec data 1.2)."""
+    modality = {"targets": targets}
+    vocab = {"targets": vocab_out}
+    if inputs is not None:
+        modality["inputs"] = inputs
+        vocab["inputs"] = vocab_in
+    return HParams(
+        modality=modality,
+        vocab_size=vocab,
+        input_space_id=0,
+        target_space_id=1,
+        loss_multiplier=1.0,
+        batch_size_multiplier=1,
+        stop_at_eos=1,
+    )
+
+
+@pytest.fixture
+def problem_hparams():
+    return make_problem_hparams
+
+
+def tiny_greedy(step_fn, initial_ids, decode_length, states):
+    """Greedy decoding with no early stop: the test's own loop over a step function."""
+    ids = initial_ids[:, None]
+    for i in range(decode_length):
+        logits, states = step_fn(ids, i, states)
+        ids = torch.cat([ids, logits.argmax(-1, keepdim=True)], dim=1)
+    return ids
+
+
+@pytest.fixture
+def greedy():
+    return tiny_greedy
