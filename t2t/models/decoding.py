@@ -5,6 +5,7 @@ and its initial states ([B, ...] tensors, expanded to the beams by the search); 
 picks greedy, sampling or beam search as T2T's `infer` does and formats the result.
 """
 
+import importlib
 from collections.abc import Callable
 
 import torch
@@ -42,7 +43,9 @@ def run_search(
         {"outputs": [B, L] (or [B, top_beams, L] when top_beams > 1), "scores": [B] (or
         [B, top_beams])}; the start id is stripped, as T2T does.
     """
-    from t2t.decode import beam_search as search  # lazy: decoding is optional for training
+    # Imported here: training never needs the search. (t2t.decode re-exports the functions
+    # under the module's name, so import the module by its full name.)
+    search = importlib.import_module("t2t.decode.beam_search")
 
     initial_ids = torch.zeros(batch_size, dtype=torch.long, device=device)
     if beam_size > 1:
@@ -112,22 +115,22 @@ def slow_infer(
         decode_length: extra length beyond the input (or prefix) length.
         beam_size, top_beams, alpha: search settings (class-label targets force beam 1).
     """
-    if model.target_modality == mod.CLASS_LABEL:
-        beam_size, top_beams, decode_length = 1, 1, 1
-    prefix = None
+    class_label = model.target_modality == mod.CLASS_LABEL
     states = {}
     if model.has_input:
         inputs = features["inputs"]
         states["inputs"] = inputs
-        decode_length = decode_length + (0 if decode_length == 1 else inputs.shape[1])
         prefix = features.get("partial_targets")
+        decode_length += inputs.shape[1]
     else:
         prefix = features.get("inputs", features.get("targets"))
+    if prefix is not None:
+        decode_length += prefix.shape[1]
+    if class_label:  # one prediction, greedy (T2T forces beam 1 and length 1)
+        beam_size, top_beams, decode_length = 1, 1, 1
     for name in ("target_space_id", "input_space_id"):
         if name in features and features[name].dim() == 1:
             states[name] = features[name]
-    if prefix is not None:
-        decode_length += prefix.shape[1]
     batch = (prefix if prefix is not None else features["inputs"]).shape[0]
 
     def symbols_to_logits_fn(ids, i, step_states):
@@ -143,19 +146,24 @@ def slow_infer(
         logits = model.top(output, step_features)[:, -1]  # [N, V]
         return force_prefix(logits, prefix, i), step_states
 
-    with torch.no_grad():
-        result = run_search(
-            symbols_to_logits_fn,
-            batch,
-            (prefix if prefix is not None else features["inputs"]).device,
-            states,
-            decode_length,
-            model.vocab_sizes["targets"],
-            model.hparams,
-            beam_size,
-            top_beams,
-            alpha,
-        )
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            result = run_search(
+                symbols_to_logits_fn,
+                batch,
+                (prefix if prefix is not None else features["inputs"]).device,
+                states,
+                decode_length,
+                model.vocab_sizes["targets"],
+                model.hparams,
+                beam_size,
+                top_beams,
+                alpha,
+            )
+    finally:
+        model.train(was_training)
     if prefix is not None and (beam_size <= 1 or top_beams <= 1):
         result["outputs"] = result["outputs"][..., prefix.shape[1] :]
     return result

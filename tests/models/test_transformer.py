@@ -7,6 +7,7 @@ import torch
 from t2t import registry
 from t2t.layers import attention
 from t2t.models import transformer
+from t2t.models.t2t_model import T2TModel
 
 TINY = dict(hidden_size=16, filter_size=32, num_heads=2, num_hidden_layers=1)
 MIN_TRANSFORMER_SETS = 40
@@ -206,3 +207,34 @@ def test_target_space_embedding_is_added(problem_hparams):
     c, _ = model(features)  # the problem's target_space_id (1)
     assert not torch.allclose(a, b)
     torch.testing.assert_close(a, c)
+
+
+@pytest.mark.parametrize("has_inputs", [True, False])
+def test_fast_greedy_infer_equals_slow_greedy(has_inputs, problem_hparams, search):
+    torch.manual_seed(0)
+    php = problem_hparams() if has_inputs else problem_hparams(inputs=None)
+    model = transformer.Transformer(tiny_hparams("transformer_base"), php).eval()
+    features = {"inputs": _features()["inputs"]}  # for a language model: a prefix
+    fast = model.infer(features, decode_length=4)
+    slow = T2TModel.infer(model, features, decode_length=4)
+    torch.testing.assert_close(fast["outputs"], slow["outputs"])
+    if getattr(search, "is_stand_in", False):
+        # inputs: input length + decode_length; LM: the 5-token prefix is stripped
+        assert fast["outputs"].shape == (3, 9 if has_inputs else 4)
+
+
+@pytest.mark.parametrize("name", ["transformer_base", "transformer_relative"])
+def test_fast_beam_search_equals_slow_beam_search(name, problem_hparams, search):
+    if getattr(search, "is_stand_in", False):
+        pytest.skip("t2t.decode.beam_search is not available")
+    torch.manual_seed(0)
+    model = transformer.Transformer(tiny_hparams(name), problem_hparams()).eval()
+    features = {"inputs": _features()["inputs"]}
+    for top_beams in (1, 2):
+        args = dict(decode_length=3, beam_size=3, top_beams=top_beams, alpha=0.6)
+        fast = model.infer(features, **args)
+        slow = T2TModel.infer(model, features, **args)
+        torch.testing.assert_close(fast["outputs"], slow["outputs"])
+        torch.testing.assert_close(fast["scores"], slow["scores"], atol=1e-4, rtol=1e-4)
+        expected_dims = 2 if top_beams == 1 else 3
+        assert fast["outputs"].dim() == expected_dims
