@@ -1,0 +1,1 @@
+"""Training: the one training loop, optimizers, learning-rate schedules, checkpoints."""

@@ -1,0 +1,335 @@
+"""Checkpoints in an output_dir: safetensors weights + trainer state, TF-style index.
+
+Layout (a checkpoint is named by its prefix `<output_dir>/model.ckpt-<step>`, as in T2T):
+- `model.ckpt-<step>.safetensors`: the model's weights (tied weights stored once);
+- `model.ckpt-<step>.state.pt`: optimizer and trainer state (step, data position, RNG
+  states), `torch.save` of tensors and plain Python types only, read back with
+  `torch.load(weights_only=True)`: loading never runs code from a file;
+- `checkpoint`: TensorFlow's text index, so users and tools recognise it:
+  `model_checkpoint_path: "model.ckpt-1000"` then one `all_model_checkpoint_paths: "..."`
+  line per kept checkpoint, oldest first.
+Every file is written under a temporary name and renamed, and the index last, so a crash
+never leaves a "latest" that points at a half-written checkpoint. A corrupt latest
+checkpoint (e.g. a disk that lost data) is detected and the previous one is used.
+"""
+
+import json
+import logging
+import os
+import re
+import struct
+import zipfile
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_model, save_file, save_model
+
+from t2t.errors import DataError
+
+log = logging.getLogger("t2t.checkpoints")
+
+CHECKPOINT_INDEX = "checkpoint"
+WEIGHTS_SUFFIX = ".safetensors"
+STATE_SUFFIX = ".state.pt"
+_PREFIX_RE = re.compile(r"model\.ckpt-(\d+)$")
+
+
+def checkpoint_prefix(output_dir: str, step: int) -> str:
+    """`<output_dir>/model.ckpt-<step>`."""
+    return os.path.join(output_dir, f"model.ckpt-{step}")
+
+
+def checkpoint_step(prefix: str) -> int:
+    """The step in a checkpoint prefix `.../model.ckpt-<step>`.
+
+    Raises:
+        DataError: if the name does not end with model.ckpt-<step>.
+    """
+    match = _PREFIX_RE.search(os.path.basename(prefix))
+    if not match:
+        raise DataError(f"not a checkpoint name (expected model.ckpt-<step>): {prefix}")
+    return int(match.group(1))
+
+
+def weights_path(prefix: str) -> str:
+    return prefix + WEIGHTS_SUFFIX
+
+
+def state_path(prefix: str) -> str:
+    return prefix + STATE_SUFFIX
+
+
+def _atomic_write(path: str, write: Any) -> None:
+    """Calls write(tmp_path), fsyncs, then renames tmp_path to path."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    """The plain module under DistributedDataParallel and torch.compile wrappers."""
+    while True:
+        if hasattr(model, "module") and isinstance(model.module, torch.nn.Module):
+            model = model.module
+        elif hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        else:
+            return model
+
+
+# ---- the `checkpoint` index (TensorFlow's text format) ------------------------------------
+
+
+def _index_entry(output_dir: str, prefix: str) -> str:
+    # TF writes paths relative to the directory when the checkpoint is inside it.
+    if os.path.dirname(os.path.abspath(prefix)) == os.path.abspath(output_dir):
+        return os.path.basename(prefix)
+    return prefix
+
+
+def write_checkpoint_index(output_dir: str, prefixes: list[str]) -> None:
+    """Writes `<output_dir>/checkpoint` naming prefixes (oldest first; the last is latest)."""
+    entries = [_index_entry(output_dir, p) for p in prefixes]
+    lines = [f"model_checkpoint_path: {json.dumps(entries[-1])}"] if entries else []
+    lines += [f"all_model_checkpoint_paths: {json.dumps(e)}" for e in entries]
+    text = "".join(line + "\n" for line in lines)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    _atomic_write(os.path.join(output_dir, CHECKPOINT_INDEX), write)
+
+
+def read_checkpoint_index(output_dir: str) -> list[str]:
+    """Checkpoint prefixes named by `<output_dir>/checkpoint`, oldest first, latest last."""
+    path = os.path.join(output_dir, CHECKPOINT_INDEX)
+    if not os.path.exists(path):
+        return []
+    latest, all_paths = None, []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            value = value.strip()
+            if not value:
+                continue
+            value = json.loads(value) if value.startswith('"') else value
+            if not os.path.isabs(value):
+                value = os.path.join(output_dir, value)
+            if key.strip() == "model_checkpoint_path":
+                latest = value
+            elif key.strip() == "all_model_checkpoint_paths":
+                all_paths.append(value)
+    if latest is not None and latest not in all_paths:
+        all_paths.append(latest)
+    return all_paths
+
+
+def list_checkpoints(output_dir: str) -> list[str]:
+    """All checkpoint prefixes in output_dir, by the index if present else by scanning; by step."""
+    prefixes = read_checkpoint_index(output_dir)
+    if not prefixes and os.path.isdir(output_dir):
+        prefixes = [
+            os.path.join(output_dir, name[: -len(WEIGHTS_SUFFIX)])
+            for name in os.listdir(output_dir)
+            if name.endswith(WEIGHTS_SUFFIX) and _PREFIX_RE.search(name[: -len(WEIGHTS_SUFFIX)])
+        ]
+    return sorted(set(prefixes), key=checkpoint_step)
+
+
+# ---- validation ------------------------------------------------------------------------------
+
+
+def _check_safetensors(path: str) -> None:
+    """Raises DataError unless `path` is a complete safetensors file (header + all data)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise DataError(f"{path}: truncated safetensors file")
+        (header_len,) = struct.unpack("<Q", head)
+        if header_len > size - 8:
+            raise DataError(f"{path}: truncated safetensors header")
+        try:
+            header = json.loads(f.read(header_len))
+        except ValueError as err:
+            raise DataError(f"{path}: corrupt safetensors header ({err})") from None
+    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
+    if 8 + header_len + max(ends, default=0) != size:
+        raise DataError(f"{path}: truncated safetensors data")
+
+
+def _check_state(path: str) -> None:
+    """Raises DataError unless `path` is a complete torch.save zip file (CRCs checked)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except Exception as err:  # a damaged zip raises many kinds (BadZipFile, UnicodeError, ...)
+        raise DataError(f"{path}: corrupt trainer state ({err})") from None
+    if bad is not None:
+        raise DataError(f"{path}: corrupt trainer state (bad member {bad})")
+
+
+def check_checkpoint(prefix: str, need_state: bool = True) -> None:
+    """Raises DataError if the checkpoint's files are missing or corrupt."""
+    if not os.path.exists(weights_path(prefix)):
+        raise DataError(f"missing checkpoint weights {weights_path(prefix)}")
+    _check_safetensors(weights_path(prefix))
+    if need_state:
+        if not os.path.exists(state_path(prefix)):
+            raise DataError(f"missing trainer state {state_path(prefix)}")
+        _check_state(state_path(prefix))
+
+
+def latest_checkpoint(output_dir: str, need_state: bool = True) -> str | None:
+    """The newest intact checkpoint prefix in output_dir, or None if there is none.
+
+    A corrupt or incomplete newer checkpoint is skipped with a warning.
+
+    Args:
+        output_dir: the training directory.
+        need_state: also require the trainer state (resuming); False for decoding.
+    """
+    for prefix in reversed(list_checkpoints(output_dir)):
+        try:
+            check_checkpoint(prefix, need_state=need_state)
+        except (DataError, OSError) as err:
+            log.warning("skipping checkpoint %s: %s; trying the previous one", prefix, err)
+            continue
+        return prefix
+    return None
+
+
+# ---- save / load ---------------------------------------------------------------------------
+
+
+def save_checkpoint(
+    output_dir: str,
+    step: int,
+    model: torch.nn.Module,
+    state: dict[str, Any],
+    keep_checkpoint_max: int | None = 20,
+) -> str:
+    """Writes model.ckpt-<step> (weights + state), updates the index, drops old ones.
+
+    Args:
+        output_dir: directory (created if needed).
+        step: global step.
+        model: the model (DDP / compiled wrappers are unwrapped).
+        state: trainer state: tensors and plain Python types only.
+        keep_checkpoint_max: how many checkpoints to keep; 0 or None keeps all (as TF).
+
+    Returns:
+        The checkpoint prefix.
+    """
+    os.makedirs(output_dir, exist_ok=True)
+    prefix = checkpoint_prefix(output_dir, step)
+    _atomic_write(state_path(prefix), lambda tmp: torch.save(state, tmp))
+    module = _unwrap(model)
+    metadata = {"format": "pt", "step": str(step)}
+    _atomic_write(weights_path(prefix), lambda tmp: save_model(module, tmp, metadata=metadata))
+    kept = [p for p in list_checkpoints(output_dir) if checkpoint_step(p) != step] + [prefix]
+    kept = sorted(kept, key=checkpoint_step)
+    removed = []
+    if keep_checkpoint_max and len(kept) > keep_checkpoint_max:
+        removed, kept = kept[:-keep_checkpoint_max], kept[-keep_checkpoint_max:]
+    if kept[-1] != prefix:  # an older step than existing ones: still make it the latest
+        kept = [p for p in kept if p != prefix] + [prefix]
+    write_checkpoint_index(output_dir, kept)
+    for old in removed:  # after the index no longer names them
+        for path in (weights_path(old), state_path(old)):
+            if os.path.exists(path):
+                os.remove(path)
+    return prefix
+
+
+def load_weights(model: torch.nn.Module, prefix_or_path: str, strict: bool = True) -> None:
+    """Loads safetensors weights (a checkpoint prefix or a .safetensors path) into model.
+
+    Raises:
+        DataError: if the file is missing, corrupt, or does not fit the model.
+    """
+    path = prefix_or_path
+    if not path.endswith(WEIGHTS_SUFFIX):
+        path = weights_path(path)
+    if not os.path.exists(path):
+        raise DataError(f"no checkpoint weights at {path}")
+    _check_safetensors(path)
+    try:
+        missing, unexpected = load_model(_unwrap(model), path, strict=strict, device="cpu")
+    except RuntimeError as err:
+        raise DataError(f"checkpoint {path} does not fit the model: {err}") from None
+    if missing or unexpected:
+        log.warning("loading %s: missing %s, unexpected %s", path, missing, unexpected)
+
+
+def load_state(prefix: str) -> dict[str, Any]:
+    """The trainer state of a checkpoint (tensors on CPU), loaded without unpickling code."""
+    return torch.load(state_path(prefix), map_location="cpu", weights_only=True)
+
+
+def read_weights(path: str) -> dict[str, torch.Tensor]:
+    """All tensors of a .safetensors file (or checkpoint prefix), on CPU."""
+    if not path.endswith(WEIGHTS_SUFFIX):
+        path = weights_path(path)
+    _check_safetensors(path)
+    tensors = {}
+    with safe_open(path, framework="pt", device="cpu") as f:
+        for key in f.keys():
+            tensors[key] = f.get_tensor(key)
+    return tensors
+
+
+def average_checkpoints(paths: Iterable[str]) -> dict[str, torch.Tensor]:
+    """The element-wise mean of the weights of several checkpoints.
+
+    Sums in float64 and casts back to each tensor's dtype, like T2T's avg_checkpoints
+    (which averaged in float64 NumPy). Integer tensors are averaged the same way and
+    rounded toward zero by the cast.
+
+    Args:
+        paths: checkpoint prefixes or .safetensors paths (at least one).
+
+    Returns:
+        {name: averaged tensor} with the names and dtypes of the first checkpoint.
+
+    Raises:
+        DataError: if no paths are given or the checkpoints hold different tensors.
+    """
+    paths = list(paths)
+    if not paths:
+        raise DataError("No checkpoints provided for averaging.")
+    sums: dict[str, torch.Tensor] = {}
+    dtypes: dict[str, torch.dtype] = {}
+    for path in paths:
+        tensors = read_weights(path)
+        if sums and set(tensors) != set(sums):
+            raise DataError(f"{path} holds different tensors than {paths[0]}")
+        for name, tensor in tensors.items():
+            if name not in sums:
+                dtypes[name] = tensor.dtype
+                sums[name] = torch.zeros(tensor.shape, dtype=torch.float64)
+            if tensor.shape != sums[name].shape:
+                raise DataError(
+                    f"{path}: {name} has shape {list(tensor.shape)}, expected "
+                    f"{list(sums[name].shape)}"
+                )
+            sums[name] += tensor.to(torch.float64)
+    return {name: (total / len(paths)).to(dtypes[name]) for name, total in sums.items()}
+
+
+def save_weights(tensors: dict[str, torch.Tensor], path: str, step: int | None = None) -> None:
+    """Writes a weights dict as safetensors, atomically (used for averaged checkpoints)."""
+    metadata = {"format": "pt"}
+    if step is not None:
+        metadata["step"] = str(step)
+    contiguous = {k: v.contiguous() for k, v in tensors.items()}
+    _atomic_write(path, lambda tmp: save_file(contiguous, tmp, metadata=metadata))
