@@ -115,6 +115,8 @@ def run_training(
     optimizer: str = "adam",
     sleep: float = 0.0,
     dropout: float = 0.1,
+    rank: int = 0,
+    world_size: int = 1,
     **config: Any,
 ) -> dict[str, Any]:
     """Trains a fresh toy model (or resumes) in output_dir; logs every step."""
@@ -136,9 +138,42 @@ def run_training(
         model,
         lambda params: registry.optimizer(hparams.optimizer)(params, hparams),
         learning_rate.learning_rate_schedule(hparams),
-        ToyBatches(sleep=sleep),
+        ToyBatches(sleep=sleep, rank=rank, world_size=world_size),
         cfg,
     )
+
+
+def ddp_worker(
+    rank: int,
+    world_size: int,
+    port: int,
+    output_dir: str,
+    train_steps: int,
+    hparams_overrides: dict[str, Any],
+) -> None:
+    """One process of a CPU (gloo) data-parallel run, as torchrun would start it."""
+    import os
+
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world_size),
+        LOCAL_RANK=str(rank),
+    )
+    torch.set_num_threads(1)
+    try:
+        run_training(
+            output_dir,
+            train_steps,
+            save_every=train_steps,
+            dropout=0.0,
+            rank=rank,
+            world_size=world_size,
+            **hparams_overrides,
+        )
+    finally:
+        torch.distributed.destroy_process_group()
 
 
 def main() -> None:
