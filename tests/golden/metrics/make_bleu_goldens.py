@@ -22,7 +22,7 @@ from tensor2tensor.utils import bleu_hook
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAIRS = ["de", "en", "mixed"]
-T2T_BLEU = os.path.join(os.path.dirname(sys.executable), "t2t-ble")
+T2T_BLEU = os.path.join(os.path.dirname(sys.executable), "t2t-bleu")
 EXTRA_STRINGS = [
     "In 1999.",
     "$1,000.50",
@@ -65,14 +65,14 @@ def compute_bleu_cases():
                     "hyps": hyps,
                     "max_order": max_order,
                     "use_bp": use_bp,
-                    "ble": float(value),
+                    "bleu": float(value),
                 }
             )
     return cases
 
 
 def main():
-    result = {"pairs": {}, "tokenize": {}, "compute_ble": compute_bleu_cases()}
+    result = {"pairs": {}, "tokenize": {}, "compute_bleu": compute_bleu_cases()}
     strings = list(EXTRA_STRINGS)
     for name in PAIRS:
         ref = os.path.join(HERE, f"bleu_{name}.ref")
