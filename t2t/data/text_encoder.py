@@ -14,7 +14,7 @@ because T2T user code imports it under T2T's module name.
 
 import re
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from typing import Any
 
@@ -315,31 +315,32 @@ def _unescape_token(escaped_token: str) -> str:
     return _UNESCAPE_REGEX.sub(_unescape_match, trimmed)
 
 
-# A memo key: an alphanumeric run plus the single space that the tokenizer drops after it when
-# another alphanumeric run follows, or a non-alphanumeric run. One `findall` therefore yields
-# exactly T2T's tokens (with the dropped spaces glued to the preceding token).
-_MEMO_KEY_RE = re.compile(r"[^\W_]+(?: (?=[^\W_]))?|[\W_]+")
-_ALNUM_RE = re.compile(r"[^\W_]")
+# Encoding runs at C speed by memoising ids per piece of text that is always a whole number of
+# tokens, and building each line's ids with `map` + `chain` over the memos (no per-character
+# and almost no per-token Python work). The pieces are the text split at every space that is
+# followed by an alphanumeric char: such a space always ends a token (it ends the preceding
+# non-alphanumeric token, or it is one of the single spaces between two alphanumeric tokens
+# that the tokenizer drops), and the next piece starts a new alphanumeric token. So
+# `_chunk_memo` maps "piece followed by that space" to ids, and `_last_memo` the final piece.
+# When every space is followed by an alphanumeric char (most lines of text), the pieces are
+# simply `str.split(" ")`; otherwise a regex split finds them.
+_SLOW_LINE_RE = re.compile(r" (?:[\W_]|$)")
+_PIECE_SPLIT_RE = re.compile(r" (?=[^\W_])")
 
 
-class _TokenMemo(dict):
-    """Memo key (see `_MEMO_KEY_RE`) -> subtoken ids; misses are computed by the encoder."""
+class _Memo(dict):
+    """A dict that computes and stores missing values (cleared when it grows too large)."""
 
-    def __init__(self, encoder: "SubwordTextEncoder"):
+    def __init__(self, compute: Callable[[str], list[int]]):
         super().__init__()
-        self._encoder = encoder
+        self._compute = compute
 
     def __missing__(self, key: str) -> list[int]:
-        token = key
-        if len(key) > 1 and key[-1] == " " and _ALNUM_RE.match(key):
-            token = key[:-1]
-        ids = self._encoder._escaped_token_to_subtoken_ids(
-            _escape_token(token, self._encoder._alphabet)
-        )
+        value = self._compute(key)
         if len(self) >= _MEMO_LIMIT:
             self.clear()
-        self[key] = ids
-        return ids
+        self[key] = value
+        return value
 
 
 class SubwordTextEncoder(TextEncoder):
@@ -361,8 +362,36 @@ class SubwordTextEncoder(TextEncoder):
     # ----------------------------------------------------------------------------- encoding
     def encode(self, s: str | bytes) -> list[int]:
         """Converts a string to subtoken ids in [0, vocab_size); no EOS is appended."""
-        memo_get = self._memo.__getitem__
-        return list(chain.from_iterable(map(memo_get, _MEMO_KEY_RE.findall(native_to_unicode(s)))))
+        if not isinstance(s, str):
+            s = native_to_unicode(s)
+        if _SLOW_LINE_RE.search(s) is None:
+            pieces = s.split(" ")
+        else:
+            pieces = _PIECE_SPLIT_RE.split(s)
+        last = self._last_memo[pieces.pop()]
+        ids = list(chain.from_iterable(map(self._chunk_memo.__getitem__, pieces)))
+        ids += last
+        return ids
+
+    def _token_ids(self, token: str) -> list[int]:
+        if token.isalnum() and self._alphabet.issuperset(token):
+            escaped = token + "_"  # nothing to escape: the common case, without a char loop
+        else:
+            escaped = _escape_token(token, self._alphabet)
+        return self._escaped_token_to_subtoken_ids(escaped)
+
+    def _chunk_ids(self, chunk: str) -> list[int]:
+        if chunk.isalnum():  # one alphanumeric token (+ the dropped space)
+            return self._memo[chunk]
+        tokens = tokenizer.encode(chunk + " ")
+        if len(tokens) > 1 and tokens[-1] == " ":
+            tokens.pop()  # the single space between two alphanumeric tokens, dropped
+        return list(chain.from_iterable(map(self._memo.__getitem__, tokens)))
+
+    def _last_chunk_ids(self, chunk: str) -> list[int]:
+        if chunk.isalnum():
+            return self._memo[chunk]
+        return list(chain.from_iterable(map(self._memo.__getitem__, tokenizer.encode(chunk))))
 
     def encode_without_tokenizing(self, token_text: str | bytes) -> list[int]:
         """Encodes `token_text` as one single token (no tokenizer)."""
@@ -375,37 +404,51 @@ class SubwordTextEncoder(TextEncoder):
         return ret
 
     def _token_to_subtoken_ids(self, token: str) -> list[int]:
-        # The memo key of a token that ends with a single space after an alphanumeric char
-        # would be ambiguous, so such (untokenized) tokens bypass the memo.
-        if token.endswith(" ") and len(token) > 1:
-            return self._escaped_token_to_subtoken_ids(_escape_token(token, self._alphabet))
         return list(self._memo[token])
 
     def _escaped_token_to_subtoken_strings(self, escaped_token: str) -> list[str]:
         """Greedy longest-prefix split of an escaped token into vocabulary subtokens.
 
+        Walks forward while the text is a prefix of some subtoken (a prefix table instead of
+        T2T's trying every length from the longest down; same result).
+
         Raises:
           DataError (a ValueError): some part cannot be matched, i.e. the vocabulary lacks a
             single-character subtoken it needs (e.g. an escape character).
         """
+        if self._prefixes is None:
+            self._prefixes = self._prefix_table()
+        prefixes = self._prefixes
         ret = []
         start = 0
         token_len = len(escaped_token)
-        vocab = self._subtoken_string_to_id
-        max_len = self._max_subtoken_len
         while start < token_len:
-            for end in range(min(token_len, start + max_len), start, -1):
-                subtoken = escaped_token[start:end]
-                if subtoken in vocab:
-                    ret.append(subtoken)
-                    start = end
+            best = 0
+            end = start + 1
+            while end <= token_len:
+                is_subtoken = prefixes.get(escaped_token[start:end])
+                if is_subtoken is None:
                     break
-            else:
+                if is_subtoken:
+                    best = end
+                end += 1
+            if not best:
                 raise DataError(
                     f"Token substring '{escaped_token[start:]}' of '{escaped_token}' not found "
                     "in subtoken vocabulary (the vocabulary lacks a character it needs)."
                 )
+            ret.append(escaped_token[start:best])
+            start = best
         return ret
+
+    def _prefix_table(self) -> dict[str, bool]:
+        """Every prefix of every subtoken -> whether it is itself a subtoken."""
+        table: dict[str, bool] = {}
+        for subtoken in self._subtoken_string_to_id:
+            for n in range(1, len(subtoken)):
+                table.setdefault(subtoken[:n], False)
+        table.update(dict.fromkeys(self._subtoken_string_to_id, True))
+        return table
 
     def _escaped_token_to_subtoken_ids(self, escaped_token: str) -> list[int]:
         vocab = self._subtoken_string_to_id
@@ -538,7 +581,10 @@ class SubwordTextEncoder(TextEncoder):
         self._max_subtoken_len = max((len(s) for s in subtoken_strings), default=0)
         offset = len(reserved_tokens)
         self._subtoken_string_to_id = {s: i + offset for i, s in enumerate(subtoken_strings) if s}
-        self._memo = _TokenMemo(self)
+        self._prefixes: dict[str, bool] | None = None
+        self._memo = _Memo(self._token_ids)
+        self._chunk_memo = _Memo(self._chunk_ids)
+        self._last_memo = _Memo(self._last_chunk_ids)
 
     def _init_alphabet_from_tokens(self, tokens: Iterable[str]) -> None:
         self._alphabet = {c for token in tokens for c in token}

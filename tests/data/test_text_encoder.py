@@ -479,3 +479,11 @@ def test_roundtrip_escapes_controls_emoji(golden_encoder: SubwordTextEncoder, te
 def test_roundtrip_long_runs(golden_encoder: SubwordTextEncoder) -> None:
     for text in ["", "a" * 5000, " " * 300, "_" * 100, "😀" * 200, "ab " * 1000 + "end"]:
         assert golden_encoder.decode(golden_encoder.encode(text)) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("ab é1 .,(-_\\\n\t😀")), max_size=40))
+def test_memoised_encode_equals_reference_random(golden_encoder, text: str) -> None:
+    # Dense spaces and punctuation exercise both the str.split and the regex piece paths.
+    assert golden_encoder.encode(text) == reference_encode(golden_encoder, text)
+    assert golden_encoder.encode(text.encode("utf-8")) == reference_encode(golden_encoder, text)
