@@ -21,8 +21,12 @@ def timing_signals(sess):
         signal = common_attention.get_timing_signal_1d(length, channels, start_index=start)
         value = sess.run(signal)
         cases.append(
-            {"length": length, "channels": channels, "start_index": start,
-             "signal": value[0].tolist()}
+            {
+                "length": length,
+                "channels": channels,
+                "start_index": start,
+                "signal": value[0].tolist(),
+            }
         )
     return cases
 
@@ -42,8 +46,13 @@ def cross_entropies(sess):
         )
         num, den = sess.run([num, den])
         cases.append(
-            {"label_smoothing": label_smoothing, "logits": logits.tolist(),
-             "labels": labels.tolist(), "numerator": float(num), "denominator": float(den)}
+            {
+                "label_smoothing": label_smoothing,
+                "logits": logits.tolist(),
+                "labels": labels.tolist(),
+                "numerator": float(num),
+                "denominator": float(den),
+            }
         )
     return cases
 
