@@ -120,7 +120,15 @@ class SubwordBuilder:
         # Substring ids sorted by decreasing length, for the acceptance walk.
         self.by_length = np.argsort(-self.sub_len, kind="stable")
         self.alphabet_sorted = sorted(self.alphabet)
-        self.alphabet_ids = np.array([ids.get(c, -1) for c in self.alphabet_sorted], dtype=np.int64)
+        self.extra_chars = [c for c in self.alphabet_sorted if c not in ids]
+        extra_ids = {c: num_sub + i for i, c in enumerate(self.extra_chars)}
+        self.alphabet_ext_ids = np.array(
+            [ids.get(c, extra_ids.get(c)) for c in self.alphabet_sorted], dtype=np.int64
+        )
+        self.escaped_reserved_ids = np.array(
+            [ids[t] for t in self.escaped_reserved if t in ids], dtype=np.int64
+        )
+        self._rank: np.ndarray | None = None
 
     def _mask_of(self, strings: Iterable[str]) -> np.ndarray:
         mask = np.zeros(len(self.strings), dtype=bool)
@@ -165,8 +173,9 @@ class SubwordBuilder:
         )
         return np.rint(counts).astype(np.int64)
 
-    def _select(self, counts: np.ndarray, min_count: float) -> list[str]:
-        """Accepts candidates longest first; returns the new vocabulary (T2T's order)."""
+    def _select(self, counts: np.ndarray, min_count: float) -> np.ndarray:
+        """Accepts candidates longest first; returns the extended ids of the new vocabulary
+        after the reserved tokens, in T2T's order."""
         candidates = self.by_length[counts[self.by_length] >= min_count]
         taken = np.zeros(len(self.strings), dtype=np.int64)  # counts given to longer strings
         accepted_ids, accepted_counts = [], []
@@ -182,19 +191,28 @@ class SubwordBuilder:
                 accepted_ids.append(level[ok])
                 accepted_counts.append(adjusted[ok])
                 np.add.at(taken, self.parent[level], taken[level] + np.where(ok, adjusted, 0))
-        adjusted_all = counts - taken
-        pairs = []
-        if accepted_ids:
-            ids = np.concatenate(accepted_ids).tolist()
-            strings = self.strings
-            pairs = list(zip(np.concatenate(accepted_counts).tolist(), [strings[i] for i in ids]))
         # The alphabet is always included (with its remaining count) so everything encodes.
-        # (id -1: a char that occurs in no escaped token; the appended 0 is its count)
-        alpha_counts = np.append(adjusted_all, 0)[self.alphabet_ids]
-        pairs.extend(zip(alpha_counts.tolist(), self.alphabet_sorted))
+        # Extended ids >= len(strings) are alphabet chars that occur in no escaped token.
+        alpha_counts = np.append(counts - taken, np.zeros(len(self.extra_chars), np.int64))
+        entries = np.concatenate(accepted_ids + [self.alphabet_ext_ids])
+        entry_counts = np.concatenate(accepted_counts + [alpha_counts[self.alphabet_ext_ids]])
         # Descending (count, string): equal counts in descending code point order (T2T quirk).
-        pairs.sort(reverse=True)
-        return self.escaped_reserved + [s for _, s in pairs]
+        order = np.lexsort((-self._string_rank()[entries], -entry_counts))
+        return entries[order]
+
+    def _string_rank(self) -> np.ndarray:
+        """Rank of every extended id's string in code point order (computed once)."""
+        if self._rank is None:
+            ext = self.strings + self.extra_chars
+            longest = max((len(x) for x in ext), default=0)
+            if longest <= 64 and "\x00" not in self.alphabet:
+                # numpy compares UCS4 code points, like Python (NULs would be ignored).
+                order = np.argsort(np.array(ext, dtype=f"U{max(longest, 1)}"), kind="stable")
+            else:
+                order = np.array(sorted(range(len(ext)), key=ext.__getitem__), dtype=np.int64)
+            self._rank = np.empty(len(ext), dtype=np.int64)
+            self._rank[order] = np.arange(len(ext))
+        return self._rank
 
     # ----------------------------------------------------------------------------- builds
     def build(self, min_count: float, num_iterations: int = 4) -> list[str]:
@@ -203,14 +221,18 @@ class SubwordBuilder:
         if num_iterations < 1:
             # T2T leaves raw reserved tokens + the alphabet (in set order); we sort the alphabet.
             return self.reserved_tokens + self.alphabet_sorted
-        vocab: list[str] = []
+        entries = np.zeros(0, dtype=np.int64)
         for iteration in range(num_iterations):
             if iteration == 0:
                 counts = self._first_counts()
             else:
-                counts = self._count(self._mask_of(vocab))
-            vocab = self._select(counts, min_count)
-        return vocab
+                in_vocab = np.zeros(len(self.strings), dtype=bool)
+                in_vocab[entries[entries < len(self.strings)]] = True
+                in_vocab[self.escaped_reserved_ids] = True
+                counts = self._count(in_vocab)
+            entries = self._select(counts, min_count)
+        ext = self.strings + self.extra_chars
+        return self.escaped_reserved + [ext[i] for i in entries.tolist()]
 
     def _first_counts(self) -> np.ndarray:
         # The first split uses raw reserved tokens + the alphabet: independent of min_count.

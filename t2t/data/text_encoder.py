@@ -315,17 +315,11 @@ def _unescape_token(escaped_token: str) -> str:
     return _UNESCAPE_REGEX.sub(_unescape_match, trimmed)
 
 
-# Encoding runs at C speed by memoising ids per piece of text that is always a whole number of
-# tokens, and building each line's ids with `map` + `chain` over the memos (no per-character
-# and almost no per-token Python work). The pieces are the text split at every space that is
-# followed by an alphanumeric char: such a space always ends a token (it ends the preceding
-# non-alphanumeric token, or it is one of the single spaces between two alphanumeric tokens
-# that the tokenizer drops), and the next piece starts a new alphanumeric token. So
-# `_chunk_memo` maps "piece followed by that space" to ids, and `_last_memo` the final piece.
-# When every space is followed by an alphanumeric char (most lines of text), the pieces are
-# simply `str.split(" ")`; otherwise a regex split finds them.
-_SLOW_LINE_RE = re.compile(r" (?:[\W_]|$)")
-_PIECE_SPLIT_RE = re.compile(r" (?=[^\W_])")
+# Encoding runs at C speed: ids are memoised per piece of text (tokenizer.split_pieces: the
+# text split at every space followed by an alphanumeric char, always a whole number of tokens),
+# and each line's ids are built with `map` + `chain` over the memos, without per-character and
+# almost without per-token Python work. `_chunk_memo` holds pieces followed by a space,
+# `_last_memo` final pieces, `_memo` single tokens.
 
 
 class _Memo(dict):
@@ -364,10 +358,7 @@ class SubwordTextEncoder(TextEncoder):
         """Converts a string to subtoken ids in [0, vocab_size); no EOS is appended."""
         if not isinstance(s, str):
             s = native_to_unicode(s)
-        if _SLOW_LINE_RE.search(s) is None:
-            pieces = s.split(" ")
-        else:
-            pieces = _PIECE_SPLIT_RE.split(s)
+        pieces = tokenizer.split_pieces(s)
         last = self._last_memo[pieces.pop()]
         ids = list(chain.from_iterable(map(self._chunk_memo.__getitem__, pieces)))
         ids += last
@@ -380,18 +371,13 @@ class SubwordTextEncoder(TextEncoder):
             escaped = _escape_token(token, self._alphabet)
         return self._escaped_token_to_subtoken_ids(escaped)
 
-    def _chunk_ids(self, chunk: str) -> list[int]:
-        if chunk.isalnum():  # one alphanumeric token (+ the dropped space)
-            return self._memo[chunk]
-        tokens = tokenizer.encode(chunk + " ")
-        if len(tokens) > 1 and tokens[-1] == " ":
-            tokens.pop()  # the single space between two alphanumeric tokens, dropped
+    def _chunk_ids(self, piece: str) -> list[int]:
+        tokens = tokenizer.piece_tokens(piece, last=False)
         return list(chain.from_iterable(map(self._memo.__getitem__, tokens)))
 
-    def _last_chunk_ids(self, chunk: str) -> list[int]:
-        if chunk.isalnum():
-            return self._memo[chunk]
-        return list(chain.from_iterable(map(self._memo.__getitem__, tokenizer.encode(chunk))))
+    def _last_chunk_ids(self, piece: str) -> list[int]:
+        tokens = tokenizer.piece_tokens(piece, last=True)
+        return list(chain.from_iterable(map(self._memo.__getitem__, tokens)))
 
     def encode_without_tokenizing(self, token_text: str | bytes) -> list[int]:
         """Encodes `token_text` as one single token (no tokenizer)."""

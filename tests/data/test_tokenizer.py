@@ -1,5 +1,6 @@
 """Tests of t2t.data.tokenizer: T2T's cases (spec section 7.7/8), golden tokens, properties."""
 
+import collections
 import json
 import pathlib
 import sys
@@ -133,3 +134,16 @@ def test_errors(tmp_path: pathlib.Path) -> None:
     (tmp_path / "v.csv").write_text("word,12\nother,x\n")
     with pytest.raises(DataError, match="line 2"):
         tokenizer.vocab_token_counts(str(tmp_path / "v.csv"), 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("ab é1 .,(-_\n\t😀")), max_size=30)))
+def test_count_tokens_by_pieces_equals_plain_count(texts: list[str]) -> None:
+    # The fast counter works per distinct piece; it must equal counting encode() of each text.
+    expected = collections.Counter(t for text in texts for t in tokenizer.encode(text))
+    assert tokenizer.count_tokens(texts) == expected
+    for text in texts:
+        pieces = tokenizer.split_pieces(text)
+        assert " ".join(pieces) == text
+        tokens = [t for p in pieces[:-1] for t in tokenizer.piece_tokens(p, last=False)]
+        assert tokens + tokenizer.piece_tokens(pieces[-1], last=True) == tokenizer.encode(text)
