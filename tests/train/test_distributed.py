@@ -34,7 +34,6 @@ def test_two_process_gloo_matches_single_process(tmp_path):
     # Uneven token counts per process (random lengths): the loss must still be the
     # global sum(num) / sum(den), not the mean of per-process means.
     single = str(tmp_path / "single")
-    torch.set_num_threads(1)
     toy_training.run_training(
         single, steps, save_every=steps, dropout=0.0, clip_grad_norm=1.0, weight_decay=0.01
     )

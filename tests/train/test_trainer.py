@@ -1,5 +1,6 @@
 """The training loop: resume equals an uninterrupted run, NaN stop, eval, logs."""
 
+import contextlib
 import json
 import os
 import signal
@@ -45,9 +46,21 @@ def test_resume_matches_uninterrupted_run(tmp_path):
         assert torch.equal(value, _weights(tmp_path / "resumed")[name]), name
 
 
+@contextlib.contextmanager
+def _one_thread():
+    """Same thread count as the subprocess: float sums are bitwise reproducible."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_kill_9_then_resume_matches_uninterrupted_run(tmp_path):
     full, killed = str(tmp_path / "full"), str(tmp_path / "killed")
-    toy_training.run_training(full, 8)
+    with _one_thread():
+        toy_training.run_training(full, 8)
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     proc = subprocess.Popen(
         [
@@ -78,7 +91,8 @@ def test_kill_9_then_resume_matches_uninterrupted_run(tmp_path):
         proc.stderr.close()
     step_at_kill = checkpoints.checkpoint_step(checkpoints.latest_checkpoint(killed))
     assert 3 <= step_at_kill < 8
-    toy_training.run_training(killed, 8)
+    with _one_thread():
+        toy_training.run_training(killed, 8)
     assert _train_losses(full) == _train_losses(killed)
     for name, value in _weights(full).items():
         assert torch.equal(value, _weights(killed)[name]), name

@@ -182,6 +182,7 @@ def main() -> None:
     parser.add_argument("--train_steps", type=int, default=6)
     parser.add_argument("--sleep", type=float, default=0.0)
     args = parser.parse_args()
+    torch.set_num_threads(1)  # the kill -9 test compares with an in-process 1-thread run
     run_training(args.output_dir, args.train_steps, sleep=args.sleep)
 
 
