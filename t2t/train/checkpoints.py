@@ -236,6 +236,14 @@ def save_checkpoint(
     module = _unwrap(model)
     metadata = {"format": "pt", "step": str(step)}
     _atomic_write(weights_path(prefix), lambda tmp: save_model(module, tmp, metadata=metadata))
+    register_checkpoint(output_dir, prefix, keep_checkpoint_max)
+    return prefix
+
+
+def register_checkpoint(output_dir: str, prefix: str, keep_checkpoint_max: int | None) -> None:
+    """Makes `prefix` the latest in the index and deletes checkpoints beyond the newest
+    keep_checkpoint_max (0 or None keeps all). The index is rewritten before any deletion."""
+    step = checkpoint_step(prefix)
     kept = [p for p in list_checkpoints(output_dir) if checkpoint_step(p) != step] + [prefix]
     kept = sorted(kept, key=checkpoint_step)
     removed = []
@@ -248,7 +256,6 @@ def save_checkpoint(
         for path in (weights_path(old), state_path(old)):
             if os.path.exists(path):
                 os.remove(path)
-    return prefix
 
 
 def load_weights(model: torch.nn.Module, prefix_or_path: str, strict: bool = True) -> None:

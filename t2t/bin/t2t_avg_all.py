@@ -1,0 +1,63 @@
+"""t2t-avg-all: average every window of N consecutive checkpoints, as training goes on.
+
+T2T's flags and behaviour: walks the checkpoints in --model_dir from the oldest (with at
+least --min_steps steps), waiting up to --wait_minutes for each new one, and writes the
+average of each window of --n checkpoints to --output_dir as model.ckpt-<newest step>
+(weights in safetensors, with the newest checkpoint's mtime); flags.txt is copied along.
+"""
+
+from absl import flags
+
+from t2t.bin import cli
+
+FLAGS = flags.FLAGS
+
+
+def _define(kind: str, name: str, default, help_text: str) -> None:
+    # t2t-trainer also defines --output_dir; tests import both commands in one process.
+    if name not in FLAGS:
+        getattr(flags, f"DEFINE_{kind}")(name, default, help_text)
+
+
+_define("string", "model_dir", "", "Directory to load model checkpoints from.")
+_define("string", "output_dir", "avg/", "Directory to output the averaged checkpoints to.")
+_define("integer", "n", 8, "How many checkpoints should be averaged?")
+_define("integer", "min_steps", 0, "Ignore checkpoints with less steps.")
+_define("integer", "wait_minutes", 0, "Wait upto N minutes for a new checkpoint.")
+
+
+def main(argv: list[str]) -> int | None:
+    """Entry point of t2t-avg-all."""
+    import logging
+    import os
+
+    from t2t.errors import T2TError
+    from t2t.train.averaging import sliding_window_averages
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not FLAGS.model_dir:
+        raise T2TError("--model_dir is required: the training directory with the checkpoints")
+    model_dir = os.path.expanduser(FLAGS.model_dir)
+    if not os.path.isdir(model_dir):
+        raise T2TError(f"--model_dir {model_dir} is not a directory")
+    written = list(
+        sliding_window_averages(
+            model_dir,
+            os.path.expanduser(FLAGS.output_dir),
+            n=FLAGS.n,
+            min_steps=FLAGS.min_steps,
+            wait_minutes=FLAGS.wait_minutes,
+        )
+    )
+    if not written:
+        logging.warning("fewer than %d checkpoints in %s: nothing averaged", FLAGS.n, model_dir)
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    run()
