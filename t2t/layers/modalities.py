@@ -132,11 +132,16 @@ class ModalityWeights(nn.Module):
         self.hidden_size = hidden_size
         self.tables = nn.ParameterDict()
 
-    def table(self, scope: str, part: str, vocab_size: int) -> str:
-        """Creates (once) the table `<scope>_<part>` [V, H] ~ N(0, H^-0.5); returns its key."""
+    def table(self, scope: str, part: str, vocab_size: int, depth: int | None = None) -> str:
+        """Creates (once) the table `<scope>_<part>` [V, depth] ~ N(0, depth^-0.5).
+
+        depth defaults to hidden_size (a softmax over a wider body output is wider).
+        Returns the table's key.
+        """
         key = f"{scope}_{part}"
+        depth = depth or self.hidden_size
         if key not in self.tables:
-            weight = torch.randn(vocab_size, self.hidden_size) * self.hidden_size**-0.5
+            weight = torch.randn(vocab_size, depth) * depth**-0.5
             self.tables[key] = own_init(nn.Parameter(weight))
         return key
 

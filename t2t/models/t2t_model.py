@@ -97,10 +97,14 @@ class T2TModel(nn.Module):
                 # T2T silently switches sharing off when the vocabularies differ.
                 hp.set_hparam("shared_embedding_and_softmax_weights", False)
 
-    def _symbol_key(self, feature: str, part: str) -> str:
+    def _symbol_key(self, feature: str, part: str, depth: int | None = None) -> str:
         vocab = self.vocab_sizes[feature]
         scope = mod.modality_name(self.modality_types[feature], vocab, self.hparams.hidden_size)
-        return self.modality_weights.table(scope, part, vocab)
+        return self.modality_weights.table(scope, part, vocab, depth)
+
+    def body_output_depth(self) -> int:
+        """Depth of the body output, which the target top reads (default hidden_size)."""
+        return self.hparams.hidden_size
 
     def _input_bottom(self, feature: str, modality: str) -> nn.Module:
         hp = self.hparams
@@ -136,16 +140,16 @@ class T2TModel(nn.Module):
             )
             softmax = "shared" if hp.shared_embedding_and_softmax_weights else "softmax"
             self.target_top = mod.SymbolTop(
-                self.modality_weights, self._symbol_key(TARGETS, softmax)
+                self.modality_weights, self._symbol_key(TARGETS, softmax, self.body_output_depth())
             )
         elif modality == mod.CLASS_LABEL:
             self.target_bottom = mod.ClassLabelTargetsBottom(hp.hidden_size)
-            self.target_top = mod.ClassLabelTop(hp.hidden_size, vocab)
+            self.target_top = mod.ClassLabelTop(self.body_output_depth(), vocab)
         elif modality in (mod.REAL, mod.REAL_L2_LOSS):
             self.target_bottom = mod.RealBottom(
                 getattr(self.problem_hparams, "num_channels", 1), hp.hidden_size
             )
-            self.target_top = nn.Linear(hp.hidden_size, vocab)
+            self.target_top = nn.Linear(self.body_output_depth(), vocab)
         elif modality == mod.SYMBOL_ONE_HOT:
             self.target_bottom = mod.OneHotBottom(vocab)
             self.target_top = mod.Identity()
