@@ -1,0 +1,351 @@
+"""The input pipeline: problem files -> padded LongTensor batches, bucketed by length.
+
+    batches = make_batches(problem, "train", hparams, data_dir, rank=r, world_size=n,
+                           num_workers=2, seed=1)
+    for features in batches:          # {"inputs": [B, S], "targets": [B, T],
+        ...                           #  "input_space_id": [], "target_space_id": []}
+    state = batches.state_dict()      # save with the checkpoint; later:
+    batches.load_state_dict(state)    # the next iteration continues where it stopped
+
+What happens to an example, in T2T's order (data spec, 1.7 and 6.1): the files of the
+split are shuffled (training) and divided among all readers (ranks x DataLoader workers;
+by file when there are enough files, else by record); each record is decoded and
+preprocessed (`Problem.preprocess_example`), `_rev`/`_copy` are applied; in training
+examples are shuffled in a 1024-example buffer; examples longer than `max_length` are
+dropped (training, or eval with `eval_drop_long_sequences`); T2T's length buckets group
+them into batches of about `batch_size` tokens; batches are shuffled in a
+`batch_shuffle_size` buffer (training) and zero-padded.
+
+Determinism and resuming: every random choice comes from `seed`, the epoch and the
+reader, so a reader's sequence of batches is a pure function of them. The state is, per
+reader, (epoch, batches already consumed); a restored pipeline replays that reader's epoch
+without building tensors and continues with the next batch. Departures from T2T: partial
+batches are flushed at the end of each epoch (T2T's repeat carried buckets across epochs),
+and T2T's random skip at the start of training is replaced by per-reader shuffling.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from t2t.data import batching, tfrecord
+from t2t.errors import DataError
+from t2t.problems import problem as problem_lib
+
+logger = logging.getLogger(__name__)
+
+_RECORD_SHUFFLE_BUFFER = 1024  # T2T's Problem.dataset default
+_HPARAM_DEFAULTS = {
+    "batch_size": 4096,
+    "max_length": 0,
+    "min_length": 0,
+    "min_length_bucket": 8,
+    "length_bucket_step": 1.1,
+    "eval_drop_long_sequences": False,
+    "use_fixed_batch_size": False,
+    "batch_shuffle_size": 512,
+    "pack_dataset": False,
+}
+
+
+def _hp(hparams: Any, name: str) -> Any:
+    value = getattr(hparams, name, None)
+    return _HPARAM_DEFAULTS[name] if value is None else value
+
+
+def batching_scheme_for(problem: problem_lib.Problem, hparams: Any) -> dict[str, Any]:
+    """The boundaries and batch sizes the pipeline uses for `problem` with model `hparams`.
+
+    Tokens mode (T2T: the problem says so, or some feature is variable-length) uses T2T's
+    buckets; otherwise, and with `use_fixed_batch_size`, one bucket of `batch_size` examples.
+    """
+    fields, _ = problem.example_reading_spec()
+    tokens = problem.batch_size_means_tokens or any(
+        isinstance(spec, problem_lib.VarLenFeature) for spec in fields.values()
+    )
+    if not tokens or _hp(hparams, "use_fixed_batch_size"):
+        batch_size = _hp(hparams, "batch_size")
+        return {"boundaries": [], "batch_sizes": [batch_size], "min_length": 0,
+                "max_length": 10**9}  # fmt: skip
+    return batching.batching_scheme(
+        batch_size=_hp(hparams, "batch_size"),
+        max_length=_hp(hparams, "max_length"),
+        min_length_bucket=_hp(hparams, "min_length_bucket"),
+        length_bucket_step=_hp(hparams, "length_bucket_step"),
+        drop_long_sequences=False,
+        shard_multiplier=1,  # one process per GPU: batch_size is per GPU, as in T2T
+        length_multiplier=problem.get_hparams(hparams).batch_size_multiplier,
+        min_length=_hp(hparams, "min_length"),
+    )
+
+
+class _Reader:
+    """One reader's deterministic stream of (epoch, index, batch) for a split's files."""
+
+    def __init__(self, spec: dict[str, Any], reader: int, num_readers: int) -> None:
+        self.spec = spec
+        self.reader = reader
+        self.num_readers = num_readers
+
+    def _rng(self, epoch: int, what: str) -> random.Random:
+        # str seeds are hashed with SHA-512: stable across processes and Python runs.
+        return random.Random(f"{self.spec['seed']}/{epoch}/{self.reader}/{what}")
+
+    def _records(self, epoch: int) -> Iterator[bytes]:
+        files = list(self.spec["files"])
+        if self.spec["shuffle"]:
+            # The same order on every reader (no reader id in the seed): a partition.
+            random.Random(f"{self.spec['seed']}/{epoch}/files").shuffle(files)
+        if len(files) >= self.num_readers:
+            for filename in files[self.reader :: self.num_readers]:
+                yield from tfrecord.read_records(filename)
+        else:
+            index = 0
+            for filename in files:
+                for record in tfrecord.read_records(filename):
+                    if index % self.num_readers == self.reader:
+                        yield record
+                    index += 1
+
+    def _examples(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
+        spec = self.spec
+        problem, mode, hparams = spec["problem"], spec["mode"], spec["hparams"]
+        min_len, max_len = spec["min_length"], spec["max_length"]
+        for record in self._records(epoch):
+            example = problem_lib.decode_example(problem, record)
+            if spec["preprocess"]:
+                processed = problem.preprocess_example(example, mode, hparams)
+                examples = [processed] if isinstance(processed, dict) else processed
+            else:
+                examples = [example]
+            for ex in examples:
+                ex = problem_lib.maybe_reverse_and_copy(ex, problem.was_reversed, problem.was_copy)
+                if min_len <= batching.example_length(ex) <= max_len:
+                    yield ex
+
+    def _epoch_batches(self, epoch: int) -> Iterator[list[dict[str, np.ndarray]]]:
+        spec = self.spec
+        examples = self._examples(epoch)
+        if spec["shuffle"]:
+            rng = self._rng(epoch, "examples")
+            examples = problem_lib.shuffle_buffer(examples, _RECORD_SHUFFLE_BUFFER, rng)
+        scheme = spec["scheme"]
+        batches = batching.bucket_by_length(examples, scheme["boundaries"], scheme["batch_sizes"])
+        if spec["shuffle"]:
+            rng = self._rng(epoch, "batches")
+            batches = problem_lib.shuffle_buffer(batches, spec["batch_shuffle_size"], rng)
+        return batches
+
+    def batches(self, epoch: int, skip: int) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
+        """(epoch, index in epoch, padded batch), starting at batch `skip` of `epoch`."""
+        while True:
+            produced = 0
+            for index, batch in enumerate(self._epoch_batches(epoch)):
+                produced += 1
+                if index >= skip:
+                    yield epoch, index, batching.pad_batch(batch)
+            if not self.spec["repeat"]:
+                return
+            if produced == 0:
+                raise DataError(
+                    f"reader {self.reader} of {self.num_readers} got no example: all were "
+                    "filtered out (max_length/min_length) or it has no data"
+                )
+            epoch, skip = epoch + 1, 0
+
+
+class _ReaderDataset(torch.utils.data.IterableDataset):
+    """Runs one `_Reader` per DataLoader worker; yields (worker, epoch, index, tensors)."""
+
+    def __init__(self, spec: dict[str, Any], positions: dict[int, tuple[int, int]]) -> None:
+        super().__init__()
+        self.spec = spec
+        self.positions = positions
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        worker = info.id if info is not None else 0
+        num_workers = info.num_workers if info is not None else 1
+        rank, world_size = self.spec["rank"], self.spec["world_size"]
+        reader = _Reader(self.spec, rank * num_workers + worker, world_size * num_workers)
+        start_epoch, skip = self.positions.get(worker, (0, 0))
+        for epoch, index, batch in reader.batches(start_epoch, skip):
+            tensors = {name: torch.from_numpy(value) for name, value in batch.items()}
+            yield worker, epoch, index, tensors
+
+
+class Batches:
+    """An iterable of padded feature batches with a resumable position.
+
+    Iterating yields dicts of tensors: "inputs" LongTensor[B, S] (problems with inputs),
+    "targets" LongTensor[B, T] (or [B, 1] for class labels), other stored features padded
+    the same way, and "input_space_id" / "target_space_id" as 0-d LongTensors. Training
+    (repeat=True) never ends; eval iterates once over the split per `iter()`.
+    """
+
+    def __init__(self, spec: dict[str, Any], num_workers: int) -> None:
+        self._spec = spec
+        self.num_workers = num_workers
+        self.scheme = spec["scheme"]
+        self._positions: dict[int, tuple[int, int]] = {}
+        self._next_worker = 0
+        space_ids = problem_lib.problem_hparams_to_features(spec["problem_hparams"])
+        self._space_ids = {k: torch.tensor(v, dtype=torch.long) for k, v in space_ids.items()}
+
+    def _loader(self) -> Any:
+        dataset = _ReaderDataset(self._spec, dict(self._positions))
+        if self.num_workers == 0:
+            return iter(dataset)
+        return iter(
+            torch.utils.data.DataLoader(
+                dataset, batch_size=None, num_workers=self.num_workers, prefetch_factor=4
+            )
+        )
+
+    def _in_worker_order(self, items: Iterator[tuple]) -> Iterator[tuple]:
+        """Round-robin over workers starting at the saved next worker (the DataLoader always
+        starts at worker 0). Only for endless streams: a finite worker may run dry."""
+        if self.num_workers <= 1 or not self._spec["repeat"]:
+            yield from items
+            return
+        pending: dict[int, list[tuple]] = {w: [] for w in range(self.num_workers)}
+        expected = self._next_worker
+        for item in items:
+            pending[int(item[0])].append(item)
+            while pending[expected]:
+                yield pending[expected].pop(0)
+                expected = (expected + 1) % self.num_workers
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        for worker, epoch, index, tensors in self._in_worker_order(self._loader()):
+            worker = int(worker)
+            # The next batch this worker owes us: recorded only when the batch is handed out.
+            self._positions[worker] = (int(epoch), int(index) + 1)
+            self._next_worker = (worker + 1) % max(1, self.num_workers)
+            tensors.update(self._space_ids)
+            yield tensors
+        # A finite (eval) pass is complete: the next iteration starts from the beginning.
+        self._positions = {}
+        self._next_worker = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """The position (per reader: epoch, batches consumed), JSON-serialisable."""
+        return {
+            "version": 1,
+            "num_workers": self.num_workers,
+            "rank": self._spec["rank"],
+            "world_size": self._spec["world_size"],
+            "seed": self._spec["seed"],
+            "positions": {str(w): list(p) for w, p in sorted(self._positions.items())},
+            "next_worker": self._next_worker,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continues from a `state_dict()`; the next `iter()` resumes there.
+
+        With a different number of workers or world size, readers cannot be matched: the
+        pipeline restarts at the beginning of the earliest saved epoch (with a warning).
+        """
+        positions = {int(w): (int(p[0]), int(p[1])) for w, p in state["positions"].items()}
+        same_layout = (
+            state.get("num_workers") == self.num_workers
+            and state.get("world_size") == self._spec["world_size"]
+            and state.get("seed") == self._spec["seed"]
+        )
+        if same_layout:
+            self._positions = positions
+            self._next_worker = int(state.get("next_worker", 0))
+            return
+        epoch = min((p[0] for p in positions.values()), default=0)
+        logger.warning(
+            "input pipeline state saved with num_workers=%s world_size=%s seed=%s; now %s/%s/%s:"
+            " restarting at the beginning of epoch %d",
+            state.get("num_workers"), state.get("world_size"), state.get("seed"),
+            self.num_workers, self._spec["world_size"], self._spec["seed"], epoch,
+        )  # fmt: skip
+        self._positions = {w: (epoch, 0) for w in range(max(1, self.num_workers))}
+        self._next_worker = 0
+
+
+def make_batches(
+    problem: problem_lib.Problem | str,
+    mode: str,
+    hparams: Any,
+    data_dir: str,
+    *,
+    rank: int = 0,
+    world_size: int = 1,
+    num_workers: int = 0,
+    seed: int = 0,
+    repeat: bool | None = None,
+    shuffle: bool | None = None,
+    dataset_split: str | None = None,
+    preprocess: bool = True,
+) -> Batches:
+    """Builds the batch iterable for `mode` ("train", "eval", "infer" or "test").
+
+    Args:
+        problem: a Problem or a registered name (with `_rev`/`_copy`).
+        mode: "train" shuffles and drops examples longer than max_length; others don't.
+        hparams: model hparams: batch_size (tokens), max_length, min_length,
+            min_length_bucket, length_bucket_step, eval_drop_long_sequences,
+            use_fixed_batch_size, batch_shuffle_size, and the preprocessing ones
+            (max_input_seq_length, max_target_seq_length, prepend_mode, split_to_length).
+        data_dir: the directory t2t-datagen wrote.
+        rank, world_size: this process among the distributed ranks (files are divided).
+        num_workers: DataLoader worker processes per rank (0: read in this process).
+        seed: shuffling seed; the same seed gives the same batches.
+        repeat: loop over the data forever (default: mode == "train").
+        shuffle: shuffle files, examples and batches (default: mode == "train").
+        dataset_split: read this split's files instead of mode's.
+        preprocess: apply Problem.preprocess_example.
+
+    Returns:
+        A `Batches` iterable with `state_dict()` / `load_state_dict()`.
+
+    Raises:
+        DataError: no data files, or bad rank/world_size.
+    """
+    if isinstance(problem, str):
+        from t2t import registry
+
+        problem = registry.problem(problem)
+    if not 0 <= rank < world_size:
+        raise DataError(f"rank {rank} is not in [0, world_size={world_size})")
+    if _hp(hparams, "pack_dataset"):
+        raise DataError("pack_dataset=True (on-the-fly packing) is not supported by t2t yet")
+    is_training = mode == problem_lib.Modes.TRAIN
+    if getattr(hparams, "data_dir", None) is None:
+        # Encoders that load vocab files find them through hparams.data_dir (as in T2T).
+        if hasattr(hparams, "add_hparam"):
+            hparams.add_hparam("data_dir", data_dir)
+        else:
+            hparams.data_dir = data_dir
+    problem_hparams = problem.get_hparams(hparams)
+    files = problem_lib.data_files(problem, data_dir, dataset_split or mode)
+    scheme = batching_scheme_for(problem, hparams)
+    drop_long = is_training or _hp(hparams, "eval_drop_long_sequences")
+    spec = {
+        "problem": problem,
+        "problem_hparams": problem_hparams,
+        "mode": mode,
+        "hparams": hparams,
+        "files": files,
+        "preprocess": preprocess,
+        "shuffle": is_training if shuffle is None else shuffle,
+        "repeat": is_training if repeat is None else repeat,
+        "seed": seed,
+        "rank": rank,
+        "world_size": world_size,
+        "scheme": scheme,
+        "min_length": _hp(hparams, "min_length"),
+        "max_length": problem.max_length(hparams) if drop_long else 10**9,
+        "batch_shuffle_size": _hp(hparams, "batch_shuffle_size"),
+    }
+    return Batches(spec, num_workers)

@@ -1,0 +1,574 @@
+"""Text problem bases: Text2Text, Text2Self (LM), Text2Class, and `text2text_tmpdir`.
+
+A text problem yields raw text samples from `generate_samples`; the base builds (or
+loads) the vocabulary, encodes the samples (+ EOS), writes sharded TFRecords and shuffles
+each shard, as T2T's `text_problems` does (data spec, section 2). User directories written
+for T2T subclass these classes unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from t2t import registry
+from t2t.data import example_codec, text_encoder
+from t2t.data.text_encoder import EOS_ID
+from t2t.problems import generator_utils
+from t2t.problems.problem import (
+    DatasetSplit,
+    FixedLenFeature,
+    Metrics,
+    ModalityType,
+    Problem,
+    VarLenFeature,
+    preprocess_example_common,
+)
+
+Sample = dict[str, Any]
+
+
+class VocabType:
+    """Vocabulary types of a Text2TextProblem."""
+
+    CHARACTER = "character"
+    SUBWORD = "subwords"
+    TOKEN = "tokens"
+
+
+class Text2TextProblem(Problem):
+    """Text in, text out. Subclasses define `is_generate_per_split` and `generate_samples`."""
+
+    @property
+    def dataset_splits(self) -> list[dict[str, Any]]:
+        """Splits and their shard counts: 100 train shards and 1 dev shard by default."""
+        return [
+            {"split": DatasetSplit.TRAIN, "shards": 100},
+            {"split": DatasetSplit.EVAL, "shards": 1},
+        ]
+
+    @property
+    def is_generate_per_split(self) -> bool:
+        """True: generate_samples per split. False: TRAIN samples spread over all splits."""
+        raise NotImplementedError()
+
+    def generate_samples(self, data_dir: str, tmp_dir: str, dataset_split: str) -> Iterable[Sample]:
+        """Yields raw samples: {"inputs": str, "targets": str} (+ extra list features)."""
+        raise NotImplementedError()
+
+    @property
+    def vocab_type(self) -> str:
+        return VocabType.SUBWORD
+
+    @property
+    def approx_vocab_size(self) -> int:
+        return 2**15
+
+    @property
+    def additional_reserved_tokens(self) -> list[str]:
+        return []
+
+    @property
+    def oov_token(self) -> str | None:
+        return None
+
+    @property
+    def max_samples_for_vocab(self) -> int | None:
+        return None
+
+    @property
+    def packed_length(self) -> int | None:
+        return None
+
+    @property
+    def packed_spacing(self) -> int:
+        return 0
+
+    @property
+    def max_subtoken_length(self) -> int | None:
+        return 200
+
+    @property
+    def batch_size_means_tokens(self) -> bool:
+        return True
+
+    @property
+    def already_shuffled(self) -> bool:
+        return False
+
+    @property
+    def inputs_prefix(self) -> str:
+        return ""
+
+    @property
+    def targets_prefix(self) -> str:
+        return ""
+
+    @property
+    def use_vocab_from_other_problem(self) -> Problem | None:
+        return None
+
+    @property
+    def has_inputs(self) -> bool:
+        return True
+
+    @property
+    def vocab_filename(self) -> str:
+        other = self.use_vocab_from_other_problem
+        if other is not None:
+            return other.vocab_filename
+        if self.vocab_type == VocabType.SUBWORD:
+            name, size = self.dataset_filename(), self.approx_vocab_size
+            return f"vocab.{name}.{size}.{VocabType.SUBWORD}"
+        return f"vocab.{self.dataset_filename()}.{VocabType.TOKEN}"
+
+    def generate_text_for_vocab(self, data_dir: str, tmp_dir: str) -> Iterator[str]:
+        """The text the subword vocabulary is built from (TRAIN samples)."""
+        for i, sample in enumerate(self.generate_samples(data_dir, tmp_dir, DatasetSplit.TRAIN)):
+            if self.has_inputs:
+                yield sample["inputs"]
+            yield sample["targets"]
+            if self.max_samples_for_vocab and (i + 1) >= self.max_samples_for_vocab:
+                break
+
+    def get_or_create_vocab(self, data_dir: str | None, tmp_dir: str | None, force_get=False):
+        return get_or_create_vocab(self, data_dir, tmp_dir, force_get)
+
+    def generate_encoded_samples(
+        self, data_dir: str, tmp_dir: str, dataset_split: str
+    ) -> Iterator[Sample]:
+        # Eager, as in T2T: the vocabulary exists before the first shard is opened.
+        generator = self.generate_samples(data_dir, tmp_dir, dataset_split)
+        encoder = self.get_or_create_vocab(data_dir, tmp_dir)
+        return text2text_generate_encoded(
+            generator,
+            encoder,
+            has_inputs=self.has_inputs,
+            inputs_prefix=self.inputs_prefix,
+            targets_prefix=self.targets_prefix,
+        )
+
+    def generate_data(self, data_dir: str, tmp_dir: str, task_id: int = -1) -> None:
+        generate_text_problem_data(self, data_dir, tmp_dir)
+
+    def feature_encoders(self, data_dir: str | None) -> dict[str, Any]:
+        encoder = self.get_or_create_vocab(data_dir, None, force_get=True)
+        encoders = {"targets": encoder}
+        if self.has_inputs:
+            encoders["inputs"] = encoder
+        return encoders
+
+    def hparams(self, defaults: Any, model_hparams: Any) -> None:
+        p = defaults
+        p.stop_at_eos = int(True)
+        p.modality = {"targets": ModalityType.SYMBOL}
+        p.vocab_size = {"targets": self._encoders["targets"].vocab_size}
+        if self.has_inputs:
+            p.modality["inputs"] = ModalityType.SYMBOL
+            p.vocab_size["inputs"] = self._encoders["inputs"].vocab_size
+        if self.vocab_type == VocabType.CHARACTER:
+            p.loss_multiplier = 2.0
+        if self.packed_length:
+            streams = ["inputs", "targets"] if self.has_inputs else ["targets"]
+            for stream in streams:
+                for suffix in ("_segmentation", "_position"):
+                    p.modality[stream + suffix] = ModalityType.IDENTITY
+                    p.vocab_size[stream + suffix] = None
+
+    def max_length(self, model_hparams: Any) -> int:
+        return self.packed_length or super().max_length(model_hparams)
+
+    def example_reading_spec(self):
+        fields = {"targets": VarLenFeature()}
+        if self.has_inputs:
+            fields["inputs"] = VarLenFeature()
+        if self.packed_length:
+            streams = ["inputs", "targets"] if self.has_inputs else ["targets"]
+            for stream in streams:
+                fields[stream + "_segmentation"] = VarLenFeature()
+                fields[stream + "_position"] = VarLenFeature()
+        return fields, None
+
+    def eval_metrics(self) -> list[str]:
+        return [
+            Metrics.ACC,
+            Metrics.ACC_TOP5,
+            Metrics.ACC_PER_SEQ,
+            Metrics.NEG_LOG_PERPLEXITY,
+            Metrics.APPROX_BLEU,
+            Metrics.ROUGE_2_F,
+            Metrics.ROUGE_L_F,
+        ]
+
+    def _pack_fn(self):
+        """None, or records -> packed records (for `packed_length` problems)."""
+        if not self.packed_length:
+            return None
+        return lambda records: pack_records(
+            records, self.has_inputs, self.packed_length, self.packed_spacing
+        )
+
+
+def get_or_create_vocab(
+    problem: Text2TextProblem, data_dir: str | None, tmp_dir: str | None, force_get: bool = False
+) -> Any:
+    """The problem's encoder: bytes, a subword vocab (loaded or built) or a token vocab.
+
+    Raises:
+        DataError: a vocabulary file that must exist is missing.
+        ValueError: an unknown vocab_type.
+    """
+    vocab_type = problem.vocab_type
+    if vocab_type == VocabType.CHARACTER:
+        return text_encoder.ByteTextEncoder()
+    path = os.path.join(data_dir, problem.vocab_filename) if data_dir else None
+    if vocab_type == VocabType.SUBWORD:
+        if force_get:
+            _require_vocab(problem, path)
+            return text_encoder.SubwordTextEncoder(path)
+        other = problem.use_vocab_from_other_problem
+        if other is not None:
+            return other.get_or_create_vocab(data_dir, tmp_dir, force_get)
+        return generator_utils.get_or_generate_vocab_inner(
+            data_dir,
+            problem.vocab_filename,
+            problem.approx_vocab_size,
+            problem.generate_text_for_vocab(data_dir, tmp_dir),
+            max_subtoken_length=problem.max_subtoken_length,
+            reserved_tokens=text_encoder.RESERVED_TOKENS + problem.additional_reserved_tokens,
+        )
+    if vocab_type == VocabType.TOKEN:
+        _require_vocab(problem, path)
+        return text_encoder.TokenTextEncoder(path, replace_oov=problem.oov_token)
+    raise ValueError(f"Unrecognized VocabType: {vocab_type}")
+
+
+def _require_vocab(problem: Problem, path: str | None) -> None:
+    from t2t.errors import DataError
+
+    if not path or not os.path.exists(path):
+        raise DataError(
+            f"{problem.name}: vocabulary file {path or problem.vocab_filename} not found "
+            "(pass the data_dir that t2t-datagen wrote, or run t2t-datagen "
+            f"--problem={problem.name})"
+        )
+
+
+def generate_text_problem_data(problem: Text2TextProblem, data_dir: str, tmp_dir: str) -> None:
+    """Writes the shards of every split (then shuffles them), as T2T's Text2TextProblem."""
+    path_fns = {
+        DatasetSplit.TRAIN: problem.training_filepaths,
+        DatasetSplit.EVAL: problem.dev_filepaths,
+        DatasetSplit.TEST: problem.test_filepaths,
+    }
+    split_paths = [
+        (
+            split["split"],
+            path_fns[split["split"]](data_dir, split["shards"], problem.already_shuffled),
+        )
+        for split in problem.dataset_splits
+    ]
+    all_paths = [path for _, paths in split_paths for path in paths]
+    if problem.is_generate_per_split:
+        for split, paths in split_paths:
+            generator_utils.generate_files(
+                problem.generate_encoded_samples(data_dir, tmp_dir, split), paths
+            )
+    else:
+        generator_utils.generate_files(
+            problem.generate_encoded_samples(data_dir, tmp_dir, DatasetSplit.TRAIN), all_paths
+        )
+    generator_utils.shuffle_dataset(all_paths, extra_fn=problem._pack_fn())
+
+
+def text2text_generate_encoded(
+    sample_generator: Iterable[Sample],
+    vocab: Any,
+    targets_vocab: Any = None,
+    has_inputs: bool = True,
+    inputs_prefix: str = "",
+    targets_prefix: str = "",
+) -> Iterator[Sample]:
+    """Encodes "inputs"/"targets" text (+ EOS); other keys pass through unchanged."""
+    targets_vocab = targets_vocab or vocab
+    for sample in sample_generator:
+        if has_inputs:
+            sample["inputs"] = vocab.encode(inputs_prefix + sample["inputs"]) + [EOS_ID]
+        sample["targets"] = targets_vocab.encode(targets_prefix + sample["targets"]) + [EOS_ID]
+        yield sample
+
+
+# ----------------------------------------------------------------------------- packing
+
+
+def pack_examples(
+    examples: Iterable[Mapping[str, list[int]]],
+    has_inputs: bool,
+    packed_length: int = 256,
+    spacing: int = 2,
+    queue_size: int = 10,
+    chop_long_sequences: bool = False,
+) -> Iterator[dict[str, list[int]]]:
+    """T2T's generation-time packing: first-fit into up to `queue_size` open packed examples.
+
+    Each packed example carries `<stream>_segmentation` (1, 2, ... per original example)
+    and `<stream>_position` (0.. within each original example); language-model packs get
+    `inputs = [0]`. Packed examples are not padded on disk.
+    """
+    streams = ["inputs", "targets"] if has_inputs else ["targets"]
+    packers: list[dict[str, list[int]]] = []
+    for example in examples:
+        pieces = [list(example[s]) for s in streams]
+        if chop_long_sequences and not has_inputs and len(pieces[0]) > packed_length:
+            # T2T: every full fragment is its own example; the (maybe empty) rest is packed.
+            num_fragments = len(pieces[0]) // packed_length
+            for i in range(num_fragments):
+                fragment = pieces[0][packed_length * i : packed_length * (i + 1)]
+                yield _packed_output(_new_packer(streams, [fragment]), has_inputs)
+            pieces = [pieces[0][packed_length * num_fragments :]]
+        for packer in packers:
+            if all(
+                len(packer[s]) + spacing + len(p) <= packed_length for s, p in zip(streams, pieces)
+            ):
+                _add_to_packer(packer, streams, pieces, spacing)
+                break
+        else:
+            if len(packers) == queue_size:
+                yield _packed_output(packers.pop(0), has_inputs)
+            packers.append(_new_packer(streams, pieces))
+    for packer in packers:
+        yield _packed_output(packer, has_inputs)
+
+
+def _new_packer(streams: list[str], pieces: list[list[int]]) -> dict[str, list[int]]:
+    packer = {}
+    for stream, piece in zip(streams, pieces):
+        packer[stream] = list(piece)
+        packer[stream + "_segmentation"] = [1] * len(piece)
+        packer[stream + "_position"] = list(range(len(piece)))
+    return packer
+
+
+def _add_to_packer(packer, streams, pieces, spacing) -> None:
+    for stream, piece in zip(streams, pieces):
+        segmentation = packer[stream + "_segmentation"]
+        segment = segmentation[-1] + 1 if segmentation else 1
+        packer[stream] += [0] * spacing + list(piece)
+        packer[stream + "_segmentation"] += [0] * spacing + [segment] * len(piece)
+        packer[stream + "_position"] += [0] * spacing + list(range(len(piece)))
+
+
+def _packed_output(packer: dict[str, list[int]], has_inputs: bool) -> dict[str, list[int]]:
+    if has_inputs:
+        return packer
+    return {"inputs": [0], **packer}
+
+
+def pack_records(
+    records: list[bytes], has_inputs: bool, packed_length: int, spacing: int
+) -> list[bytes]:
+    """Packs serialized Text2Text records (used after shuffling each shard)."""
+    streams = ["inputs", "targets"] if has_inputs else ["targets"]
+    examples = []
+    for record in records:
+        decoded = example_codec.decode_example(record)
+        examples.append({s: decoded[s].tolist() for s in streams})
+    packed = pack_examples(
+        examples, has_inputs, packed_length, spacing=spacing, chop_long_sequences=not has_inputs
+    )
+    return [generator_utils.serialize_case(ex) for ex in packed]
+
+
+# ----------------------------------------------------------------------------- subclasses
+
+
+class Text2SelfProblem(Text2TextProblem):
+    """Language modelling: samples are {"targets": str}; no inputs."""
+
+    @property
+    def has_inputs(self) -> bool:
+        return False
+
+
+class Text2ClassProblem(Text2TextProblem):
+    """Text in, class label out: samples {"inputs": str, "label": int}."""
+
+    @property
+    def num_classes(self) -> int:
+        raise NotImplementedError()
+
+    def class_labels(self, data_dir: str | None) -> list[str]:
+        del data_dir
+        return [f"ID_{i}" for i in range(self.num_classes)]
+
+    def generate_text_for_vocab(self, data_dir: str, tmp_dir: str) -> Iterator[str]:
+        for i, sample in enumerate(self.generate_samples(data_dir, tmp_dir, DatasetSplit.TRAIN)):
+            yield sample["inputs"]
+            if self.max_samples_for_vocab and (i + 1) >= self.max_samples_for_vocab:
+                break
+
+    def generate_encoded_samples(self, data_dir, tmp_dir, dataset_split) -> Iterator[Sample]:
+        generator = self.generate_samples(data_dir, tmp_dir, dataset_split)
+        encoder = self.get_or_create_vocab(data_dir, tmp_dir)
+        for sample in generator:
+            yield {
+                "inputs": encoder.encode(sample["inputs"]) + [EOS_ID],
+                "targets": [sample["label"]],
+            }
+
+    def feature_encoders(self, data_dir: str | None) -> dict[str, Any]:
+        encoder = self.get_or_create_vocab(data_dir, None, force_get=True)
+        return {
+            "inputs": encoder,
+            "targets": text_encoder.ClassLabelEncoder(self.class_labels(data_dir)),
+        }
+
+    def hparams(self, defaults: Any, model_hparams: Any) -> None:
+        defaults.modality = {"inputs": ModalityType.SYMBOL, "targets": ModalityType.CLASS_LABEL}
+        defaults.vocab_size = {
+            "inputs": self._encoders["inputs"].vocab_size,
+            "targets": self.num_classes,
+        }
+
+    def example_reading_spec(self):
+        return {"inputs": VarLenFeature(), "targets": FixedLenFeature((1,))}, None
+
+
+@registry.register_problem
+class Text2textTmpdir(Text2TextProblem):
+    """Train on your own files without a subclass: put in `tmp_dir` one record per line in
+    `inputs.train.txt`, `targets.train.txt`, `inputs.eval.txt`, `targets.eval.txt`."""
+
+    TRAIN_FILES = ("inputs.train.txt", "targets.train.txt")
+    EVAL_FILES = ("inputs.eval.txt", "targets.eval.txt")
+
+    @property
+    def is_generate_per_split(self) -> bool:
+        return True
+
+    def generate_samples(self, data_dir, tmp_dir, dataset_split) -> Iterator[Sample]:
+        del data_dir
+        names = self.TRAIN_FILES if dataset_split == DatasetSplit.TRAIN else self.EVAL_FILES
+        inputs_file, targets_file = (
+            os.path.join(self._tmp_dir_override or tmp_dir, n) for n in names
+        )
+        return text2text_txt_iterator(inputs_file, targets_file)
+
+    @property
+    def _tmp_dir_override(self) -> str | None:
+        return None
+
+
+@registry.register_problem
+class Text2textTmpdirTokens(Text2textTmpdir):
+    """`text2text_tmpdir` with a token vocabulary from `tmp_dir/vocab.txt` (+ <UNK>)."""
+
+    @property
+    def vocab_type(self) -> str:
+        return VocabType.TOKEN
+
+    @property
+    def oov_token(self) -> str:
+        return "<UNK>"
+
+    def _generate_vocab(self, tmp_dir: str) -> text_encoder.TokenTextEncoder:
+        vocab_list = [self.oov_token] + [line.strip() for line in txt_lines(tmp_dir, "vocab.txt")]
+        return text_encoder.TokenTextEncoder(None, vocab_list=vocab_list)
+
+    def generate_samples(self, data_dir, tmp_dir, dataset_split):
+        vocab_filepath = os.path.join(data_dir, self.vocab_filename)
+        if not os.path.exists(vocab_filepath):
+            os.makedirs(data_dir, exist_ok=True)
+            self._generate_vocab(tmp_dir).store_to_file(vocab_filepath)
+        return super().generate_samples(data_dir, tmp_dir, dataset_split)
+
+
+def txt_lines(directory: str, name: str) -> list[str]:
+    with open(os.path.join(directory, name), encoding="utf-8") as f:
+        return f.readlines()
+
+
+# ----------------------------------------------------------------------------- iterators
+
+
+def txt_line_iterator(txt_path: str) -> Iterator[str]:
+    """Each line of the file, stripped."""
+    with open(txt_path, encoding="utf-8") as f:
+        for line in f:
+            yield line.strip()
+
+
+def text2text_txt_iterator(source_txt_path: str, target_txt_path: str) -> Iterator[Sample]:
+    """{"inputs": line, "targets": line} for parallel files (stops at the shorter)."""
+    for inputs, targets in zip(
+        txt_line_iterator(source_txt_path), txt_line_iterator(target_txt_path)
+    ):
+        yield {"inputs": inputs, "targets": targets}
+
+
+def text2text_txt_iterator_with_label(source_txt_path, target_txt_path) -> Iterator[Sample]:
+    """Targets lines `text\\tExtra_Label: N` -> {"inputs", "targets", "extra_label": [N]}."""
+    pattern = re.compile(r"(.*)\tExtra_Label: (.*)")
+    for inputs, line in zip(txt_line_iterator(source_txt_path), txt_line_iterator(target_txt_path)):
+        match = pattern.match(line)
+        if not match:
+            raise ValueError(f"target line without '\\tExtra_Label: ': {line!r}")
+        yield {"inputs": inputs, "targets": match.group(1), "extra_label": [int(match.group(2))]}
+
+
+def text2text_txt_iterator_with_index(source_txt_path, target_txt_path) -> Iterator[Sample]:
+    """Adds "idx": [line number]."""
+    for i, sample in enumerate(text2text_txt_iterator(source_txt_path, target_txt_path)):
+        sample["idx"] = [i]
+        yield sample
+
+
+def text2text_distill_iterator(source_txt_path, target_txt_path, distill_txt_path):
+    """Adds "dist_targets" text from a third parallel file."""
+    for inputs, targets, dist in zip(
+        txt_line_iterator(source_txt_path),
+        txt_line_iterator(target_txt_path),
+        txt_line_iterator(distill_txt_path),
+    ):
+        yield {"inputs": inputs, "targets": targets, "dist_targets": dist}
+
+
+def text2self_txt_iterator(txt_path: str) -> Iterator[Sample]:
+    for line in txt_line_iterator(txt_path):
+        yield {"targets": line}
+
+
+def text2class_txt_iterator(source_txt_path, label_txt_path, class_strs=None):
+    """{"inputs": line, "label": int}; labels are ints, or indices into `class_strs`."""
+    class_strs = [s.strip() for s in class_strs] if class_strs else None
+    for inputs, label in zip(txt_line_iterator(source_txt_path), txt_line_iterator(label_txt_path)):
+        label = label.strip()
+        yield {"inputs": inputs, "label": class_strs.index(label) if class_strs else int(label)}
+
+
+def text2real_txt_iterator(source_txt_path, target_txt_path):
+    for inputs, targets in zip(
+        txt_line_iterator(source_txt_path), txt_line_iterator(target_txt_path)
+    ):
+        yield {"inputs": inputs, "targets": [float(x) for x in targets.split()]}
+
+
+def text2text_txt_tab_iterator(txt_path: str) -> Iterator[Sample]:
+    """Lines `inputs\\ttargets` (split at the first tab; lines without a tab skipped)."""
+    for line in txt_line_iterator(txt_path):
+        if line and "\t" in line:
+            inputs, targets = line.split("\t", 1)
+            yield {"inputs": inputs.strip(), "targets": targets.strip()}
+
+
+__all__ = [
+    "VocabType",
+    "Text2TextProblem",
+    "Text2SelfProblem",
+    "Text2ClassProblem",
+    "Text2textTmpdir",
+    "Text2textTmpdirTokens",
+    "preprocess_example_common",
+]

@@ -1,0 +1,153 @@
+"""The input pipeline: bucketed token batches, determinism, resuming, sharding."""
+
+import collections
+import itertools
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from t2t import registry
+from t2t.data import pipeline
+from t2t.errors import DataError
+from t2t.hparams import basic_params1
+
+NAME = "algorithmic_reverse_binary40_test"  # 1000 train (1 shard) / 100 dev, lengths <= 11
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("data"))
+    random.seed(429459)
+    np.random.seed(429459)
+    registry.problem(NAME).generate_data(path, None)
+    return path
+
+
+def hparams(**overrides):
+    hp = basic_params1()
+    hp.batch_size = 64
+    hp.batch_shuffle_size = 8
+    for key, value in overrides.items():
+        hp.set_hparam(key, value)
+    return hp
+
+
+def rows(batch, feature="targets"):
+    """The unpadded rows of a batch feature, as tuples."""
+    return [tuple(int(x) for x in row if x != 0) for row in batch[feature]]
+
+
+def test_train_batches_shapes_and_token_budget(data_dir):
+    batches = pipeline.make_batches(NAME, "train", hparams(), data_dir, seed=3)
+    scheme = batches.scheme
+    for features in itertools.islice(batches, 40):
+        inputs, targets = features["inputs"], features["targets"]
+        assert inputs.dtype == torch.long and inputs.dim() == 2
+        assert targets.shape[0] == inputs.shape[0]
+        assert features["input_space_id"].item() == 10 and features["target_space_id"].item() == 11
+        assert features["input_space_id"].dim() == 0
+        # Every row ends with EOS (1) then padding; batch size is one of the scheme's.
+        assert all(r[-1] == 1 for r in rows(features))
+        assert inputs.shape[0] in scheme["batch_sizes"]
+
+
+def test_eval_is_one_exact_pass_and_repeats_on_new_iteration(data_dir):
+    problem = registry.problem(NAME)
+    expected = collections.Counter(
+        tuple(ex["targets"].tolist()) for ex in problem.dataset("eval", data_dir=data_dir)
+    )
+    assert sum(expected.values()) == 100
+    batches = pipeline.make_batches(problem, "eval", hparams(), data_dir)
+    for _ in range(2):
+        got = collections.Counter(r for b in batches for r in rows(b))
+        assert got == expected
+
+
+def test_same_seed_same_batches_other_seed_differs(data_dir):
+    def first(seed, n=10):
+        batches = pipeline.make_batches(NAME, "train", hparams(), data_dir, seed=seed)
+        return [rows(b) for b in itertools.islice(batches, n)]
+
+    assert first(1) == first(1)
+    assert first(1) != first(2)
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_resume_continues_exactly(data_dir, num_workers):
+    def make():
+        return pipeline.make_batches(
+            NAME, "train", hparams(), data_dir, seed=5, num_workers=num_workers
+        )
+
+    reference = [rows(b) for b in itertools.islice(make(), 30)]
+    first = make()
+    it = iter(first)
+    head = [rows(next(it)) for _ in range(11)]
+    state = first.state_dict()
+    resumed = make()
+    resumed.load_state_dict(state)
+    tail = [rows(b) for b in itertools.islice(resumed, 19)]
+    assert head + tail == reference
+
+
+def test_training_crosses_epochs_and_state_is_json(data_dir):
+    import json
+
+    batches = pipeline.make_batches(NAME, "train", hparams(batch_size=512), data_dir, seed=0)
+    n = sum(b["targets"].shape[0] for b in itertools.islice(batches, 60))
+    assert n > 1000  # more than one epoch of the 1000 training examples
+    state = json.loads(json.dumps(batches.state_dict()))
+    assert state["positions"]["0"][0] >= 1
+
+
+def test_ranks_partition_the_data(data_dir):
+    all_rows = collections.Counter()
+    per_rank = []
+    for rank in range(2):
+        batches = pipeline.make_batches(NAME, "eval", hparams(), data_dir, rank=rank, world_size=2)
+        got = collections.Counter(r for b in batches for r in rows(b))
+        per_rank.append(sum(got.values()))
+        all_rows += got
+    assert per_rank == [50, 50] and sum(all_rows.values()) == 100
+    with pytest.raises(DataError):
+        pipeline.make_batches(NAME, "eval", hparams(), data_dir, rank=2, world_size=2)
+
+
+def test_long_examples_dropped_in_training_only(data_dir):
+    hp = hparams(max_length=6)
+    train = pipeline.make_batches(NAME, "train", hp, data_dir)
+    assert max(b["targets"].shape[1] for b in itertools.islice(train, 50)) <= 6
+    evaluation = pipeline.make_batches(NAME, "eval", hparams(max_length=6), data_dir)
+    assert max(b["targets"].shape[1] for b in evaluation) > 6
+    dropping = pipeline.make_batches(
+        NAME, "eval", hparams(max_length=6, eval_drop_long_sequences=True), data_dir
+    )
+    assert max(b["targets"].shape[1] for b in dropping) <= 6
+
+
+def test_preprocessing_truncates_and_prepends(data_dir):
+    hp = hparams(max_target_seq_length=3)
+    for batch in pipeline.make_batches(NAME, "eval", hp, data_dir):
+        assert batch["targets"].shape[1] <= 3
+    problem = registry.problem(NAME)
+    hp = hparams(prepend_mode="prepend_inputs_full_attention")
+    plain = next(iter(problem.dataset("eval", data_dir=data_dir)))
+    ex = next(iter(problem.dataset("eval", data_dir=data_dir, hparams=hp)))
+    expected = plain["inputs"].tolist() + [0] + plain["targets"].tolist()
+    assert ex["targets"].tolist() == expected
+
+
+def test_rev_and_copy_variants_read_the_base_files(data_dir):
+    base = next(iter(registry.problem(NAME).dataset("eval", data_dir=data_dir)))
+    rev = next(iter(registry.problem(NAME + "_rev").dataset("eval", data_dir=data_dir)))
+    copy = next(iter(registry.problem(NAME + "_copy").dataset("eval", data_dir=data_dir)))
+    assert rev["inputs"].tolist() == base["targets"].tolist()
+    assert rev["targets"].tolist() == base["inputs"].tolist()
+    assert copy["targets"].tolist() == base["inputs"].tolist()
+
+
+def test_missing_data_names_the_command(tmp_path):
+    with pytest.raises(DataError, match="t2t-datagen --problem=algorithmic_reverse_binary40_test"):
+        pipeline.make_batches(NAME, "train", hparams(), str(tmp_path))
