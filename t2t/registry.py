@@ -21,14 +21,29 @@ from t2t.errors import UnknownNameError
 
 # Built-in modules per registry kind, imported on the first lookup or listing of that kind.
 # Listing a module here is how a built-in model or problem becomes visible.
+_PROBLEM_MODULES = tuple(
+    f"t2t.problems.{name}"
+    for name in (
+        "algorithmic",
+        "transduction",
+        "text_problems",
+        "lm",
+        "translate_ende",
+        "translate_wmt",
+        "imdb",
+        "cnn_dailymail",
+    )
+)
+_MODEL_MODULES = ("t2t.models.transformer", "t2t.models.lstm")
+
 _BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
-    "problems": (),
-    "models": (),
-    "hparams": ("t2t.hparams",),
+    "problems": _PROBLEM_MODULES,
+    "models": _MODEL_MODULES,
+    "hparams": ("t2t.hparams", *_MODEL_MODULES),
     "ranged_hparams": ("t2t.hparams",),
     "modalities": (),
-    "optimizers": (),
-    "learning_rate_schedules": (),
+    "optimizers": ("t2t.train.optimizers",),
+    "learning_rate_schedules": ("t2t.train.learning_rate",),
 }
 
 

@@ -7,13 +7,7 @@ import types
 import pytest
 import torch
 
-from t2t import registry
 from t2t.hparams import HParams
-
-MODEL_MODULES = ("t2t.models.transformer", "t2t.models.lstm")
-
-registry.add_builtin_modules("models", *MODEL_MODULES)
-registry.add_builtin_modules("hparams", *MODEL_MODULES)
 
 
 def make_problem_hparams(
