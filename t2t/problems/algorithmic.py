@@ -474,18 +474,27 @@ def generate_plaintext_random(
     return rng.choice(range(len(plain_vocab)), (train_samples, length), p=distribution)
 
 
-def encipher_shift(plaintext, plain_vocab: Sequence[int], shift: int) -> list[list[int]]:
+def _shift_enciphered(plaintext, plain_vocab: Sequence[int], shift: int) -> Iterator[list[int]]:
     cipher = ShiftEncryptionLayer(list(plain_vocab), shift)
-    return [[cipher.encrypt_character(int(c)) for c in sentence] for sentence in plaintext]
+    for sentence in plaintext:
+        yield [cipher.encrypt_character(int(c)) for c in sentence]
+
+
+def _vigenere_enciphered(plaintext, plain_vocab: Sequence[int], key: Sequence[int]):
+    vocab = list(plain_vocab)
+    layers = [ShiftEncryptionLayer(vocab, i) for i in range(len(vocab))]
+    for sentence in plaintext:
+        yield [layers[key[j % len(key)]].encrypt_character(int(c)) for j, c in enumerate(sentence)]
+
+
+def encipher_shift(plaintext, plain_vocab: Sequence[int], shift: int) -> list[list[int]]:
+    """Every sentence of `plaintext` (rows of symbol indices) shift-enciphered."""
+    return list(_shift_enciphered(plaintext, plain_vocab, shift))
 
 
 def encipher_vigenere(plaintext, plain_vocab: Sequence[int], key: Sequence[int]):
-    vocab = list(plain_vocab)
-    layers = [ShiftEncryptionLayer(vocab, i) for i in range(len(vocab))]
-    return [
-        [layers[key[j % len(key)]].encrypt_character(int(c)) for j, c in enumerate(sentence)]
-        for sentence in plaintext
-    ]
+    """Every sentence enciphered with the Vigenere `key` (a shift per position)."""
+    return list(_vigenere_enciphered(plaintext, plain_vocab, key))
 
 
 @registry.register_problem
@@ -507,7 +516,8 @@ class AlgorithmicCipherShift5(AlgorithmicProblem):
     def generator(self, nbr_symbols, max_length, nbr_cases):
         vocab = range(nbr_symbols)
         indices = generate_plaintext_random(vocab, self.distribution, nbr_cases, max_length)
-        codes = encipher_shift(indices, vocab, self.shift)
+        # Enciphered lazily: the plaintext is one draw (as T2T), the cipher is per case.
+        codes = _shift_enciphered(indices, vocab, self.shift)
         for plain, code in zip(indices, codes):
             yield {"inputs": plain.tolist(), "targets": code}
 
@@ -539,7 +549,7 @@ class AlgorithmicCipherVigenere5(AlgorithmicProblem):
     def generator(self, nbr_symbols, max_length, nbr_cases):
         vocab = range(nbr_symbols)
         indices = generate_plaintext_random(vocab, self.distribution, nbr_cases, max_length)
-        codes = encipher_vigenere(indices, vocab, self.key)
+        codes = _vigenere_enciphered(indices, vocab, self.key)
         for plain, code in zip(indices, codes):
             yield {"inputs": plain.tolist(), "targets": code}
 
