@@ -1,6 +1,7 @@
 """t2t-trainer: train (and evaluate) a registered model on a registered problem."""
 
 import logging
+import os
 
 from absl import flags
 
@@ -26,6 +27,19 @@ flags.DEFINE_integer(
     "also the lower bound on the checkpoint interval, as in T2T.",
 )
 flags.DEFINE_integer("log_step_count_steps", 100, "Log loss and speed every N steps.")
+flags.DEFINE_bool("bf16", False, "Mixed precision: run forward passes under bfloat16 autocast.")
+flags.DEFINE_bool("compile", False, "Compile the model with torch.compile.")
+flags.DEFINE_string("device", "", "cpu, cuda or cuda:N (default: CUDA when available).")
+flags.DEFINE_integer("data_workers", 0, "DataLoader worker processes per process (0: inline).")
+flags.DEFINE_bool("progress_bar", True, "Show a progress bar on the console.")
+
+SCHEDULES = (
+    "train",
+    "evaluate",
+    "train_and_evaluate",
+    "continuous_train_and_eval",
+    "continuous_eval",
+)
 
 log = logging.getLogger("t2t.trainer")
 
@@ -67,13 +81,67 @@ def resolve_names(problem: str | None, model: str | None, hparams_set: str | Non
         registry.Registries.hparams.raw(hparams_set)
 
 
+def _schedule_flags_check() -> None:
+    from t2t.errors import T2TError
+
+    if FLAGS.schedule not in SCHEDULES:
+        raise T2TError(
+            f"unknown --schedule={FLAGS.schedule}; choose one of: {', '.join(SCHEDULES)}"
+        )
+    missing = [f"--{n}" for n in ("problem", "model", "hparams_set") if not getattr(FLAGS, n)]
+    if not FLAGS.output_dir:
+        missing.append("--output_dir")
+    if not FLAGS.data_dir:
+        missing.append("--data_dir")
+    if missing:
+        raise T2TError(f"{', '.join(missing)} must be given (see t2t-trainer --help)")
+
+
+def _options():
+    from t2t.train.experiment import RunOptions
+
+    return RunOptions(
+        output_dir=os.path.expanduser(FLAGS.output_dir),
+        train_steps=FLAGS.train_steps,
+        eval_steps=FLAGS.eval_steps if FLAGS.eval_steps > 0 else None,
+        local_eval_frequency=FLAGS.local_eval_frequency,
+        # T2T checkpoints every max(iterations_per_loop, local_eval_frequency) steps.
+        save_checkpoints_steps=max(FLAGS.iterations_per_loop, FLAGS.local_eval_frequency),
+        keep_checkpoint_max=FLAGS.keep_checkpoint_max,
+        log_every_steps=FLAGS.log_step_count_steps,
+        seed=FLAGS.random_seed,
+        num_workers=FLAGS.data_workers,
+        eval_use_test_set=FLAGS.eval_use_test_set,
+        autocast_dtype="bfloat16" if FLAGS.bf16 else None,
+        compile=FLAGS.compile,
+        device=FLAGS.device or None,
+        progress_bar=FLAGS.progress_bar,
+    )
+
+
+def _report(exp, metrics: dict | None, output_dir: str) -> None:
+    """Prints the final evaluation in plain words (the README's command shows it)."""
+    if not metrics:
+        return
+    prefix = f"metrics-{exp.problem_name}/targets/"
+    short = {k[len(prefix) :] if k.startswith(prefix) else k: v for k, v in metrics.items()}
+    print(
+        "final eval: " + ", ".join(f"{name} {value:.4f}" for name, value in sorted(short.items())),
+        flush=True,
+    )
+    if "accuracy_per_sequence" in short:
+        print(f"per-sequence dev accuracy: {100 * short['accuracy_per_sequence']:.2f}%", flush=True)
+    print(f"checkpoints, hparams.json, run.json and log.jsonl are in {output_dir}", flush=True)
+
+
 def main(argv: list[str]) -> int | None:
     """Entry point of t2t-trainer."""
     from t2t import registry
     from t2t.compat.usr_dir import import_usr_dir
     from t2t.errors import T2TError
-    from t2t.hparams import create_hparams
 
+    if len(argv) > 1:
+        raise T2TError(f"unexpected arguments: {' '.join(argv[1:])}")
     import_usr_dir(FLAGS.t2t_usr_dir)
     if FLAGS.registry_help:
         print(registry.help_string())
@@ -81,12 +149,43 @@ def main(argv: list[str]) -> int | None:
     for name in t2t_flags.ignored_flags_in_use():
         log.warning("--%s is accepted for T2T compatibility and has no effect", name)
     resolve_names(FLAGS.problem, FLAGS.model, FLAGS.hparams_set)
-    if FLAGS.hparams_set:
+    if FLAGS.hparams_set:  # a bad override fails now, before any data is read
+        from t2t.hparams import create_hparams
+
         create_hparams(FLAGS.hparams_set, FLAGS.hparams)
-    raise T2TError(
-        "training is not built yet in this version of t2t: the names and hparams you gave "
-        "are valid; --registry_help lists what is registered"
+    _schedule_flags_check()
+    return _train(FLAGS.problem, os.path.expanduser(FLAGS.data_dir))
+
+
+def _train(problem_name: str, data_dir: str) -> int:
+    from t2t.train import experiment, trainer
+
+    options = _options()
+    if FLAGS.generate_data:
+        from t2t.bin.t2t_datagen import generate_problem
+
+        os.makedirs(data_dir, exist_ok=True)
+        log.info("generating the data of %s into %s", problem_name, data_dir)
+        generate_problem(problem_name, data_dir, os.path.expanduser(FLAGS.tmp_dir))
+    trainer.seed_everything(options.seed)  # before the model: seeded initial weights
+    exp = experiment.build_experiment(
+        problem_name, FLAGS.model, FLAGS.hparams_set, FLAGS.hparams, data_dir, options.output_dir
     )
+    log.info("trainable parameters: %s", f"{exp.num_parameters:,}")
+    print(f"{FLAGS.model} ({FLAGS.hparams_set}): {exp.num_parameters:,} trainable parameters",
+          flush=True)  # fmt: skip
+    schedule = FLAGS.schedule
+    if schedule == "train":
+        experiment.train_and_evaluate(exp, options, evaluate=False)
+    elif schedule in ("train_and_evaluate", "continuous_train_and_eval"):
+        result = experiment.train_and_evaluate(exp, options, evaluate=True)
+        _report(exp, result["eval"], options.output_dir)
+    elif schedule == "evaluate":
+        prefix = experiment.latest_checkpoint_or_error(options.output_dir)
+        _report(exp, experiment.evaluate_checkpoint(exp, options, prefix), options.output_dir)
+    else:  # continuous_eval
+        experiment.continuous_eval(exp, options, FLAGS.eval_timeout_mins)
+    return 0
 
 
 def run() -> None:

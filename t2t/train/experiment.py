@@ -1,0 +1,282 @@
+"""An experiment: a problem, a model and hparams, trained and evaluated in an output dir.
+
+This is what t2t-trainer runs (T2T's `trainer_lib.create_experiment`), as plain functions:
+
+    exp = build_experiment("reverse_sequence_small", "transformer", "transformer_tiny",
+                           overrides="", data_dir="~/t2t_data")
+    train_and_evaluate(exp, RunOptions(output_dir="~/t2t_train/rev", train_steps=1000))
+
+`build_experiment` resolves the names (with close-match errors), merges a previous run's
+hparams.json, builds the model and counts its parameters; `train_and_evaluate`,
+`evaluate_checkpoint` and `continuous_eval` are T2T's schedules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from typing import Any
+
+import torch
+
+from t2t import registry
+from t2t.errors import DataError, T2TError
+from t2t.metrics.metrics import METRICS_FNS, eval_metric_key
+from t2t.models.api import count_trainable_parameters
+from t2t.train import checkpoints, distributed, run_files, trainer
+from t2t.train.learning_rate import learning_rate_schedule
+
+log = logging.getLogger("t2t.trainer")
+
+
+@dataclasses.dataclass
+class Experiment:
+    """The resolved pieces of a run."""
+
+    problem_name: str
+    model_name: str
+    hparams_set: str
+    overrides: str
+    data_dir: str
+    problem: Any
+    hparams: Any
+    model: torch.nn.Module
+    num_parameters: int
+
+
+@dataclasses.dataclass
+class RunOptions:
+    """What t2t-trainer's flags say about the run (see t2t.train.trainer.TrainConfig)."""
+
+    output_dir: str
+    train_steps: int
+    eval_steps: int | None = 100
+    local_eval_frequency: int = 1000
+    save_checkpoints_steps: int | None = None
+    keep_checkpoint_max: int = 20
+    log_every_steps: int = 100
+    seed: int | None = None
+    num_workers: int = 0
+    eval_use_test_set: bool = False
+    autocast_dtype: str | None = None
+    compile: bool = False
+    device: str | None = None
+    progress_bar: bool = True
+
+
+def build_experiment(
+    problem_name: str,
+    model_name: str,
+    hparams_set: str,
+    overrides: str,
+    data_dir: str,
+    output_dir: str | None = None,
+) -> Experiment:
+    """Resolves names, builds hparams (set -> output_dir's hparams.json -> overrides) and model.
+
+    Raises:
+        UnknownNameError: an unknown problem, model or hparams set.
+        HParamsError: a bad override.
+        T2TError: the problem's vocabulary is missing from data_dir.
+    """
+    problem = registry.problem(problem_name)
+    model_cls = registry.model(model_name)
+    hparams_path = os.path.join(output_dir, run_files.HPARAMS_FILE) if output_dir else None
+    if hparams_path and os.path.exists(hparams_path):
+        log.info("merging the hparams of the previous run from %s", hparams_path)
+    from t2t.hparams import create_hparams
+
+    hparams = create_hparams(hparams_set, overrides, hparams_path=hparams_path, data_dir=data_dir)
+    try:
+        problem_hparams = problem.get_hparams(hparams)
+    except FileNotFoundError as error:
+        raise T2TError(
+            f"{error.filename or error}: the problem's vocabulary is missing; generate the data "
+            f"first (t2t-datagen --problem={problem_name} --data_dir={data_dir}, "
+            "or t2t-trainer --generate_data)"
+        ) from None
+    model = model_cls(hparams, problem_hparams)
+    return Experiment(
+        problem_name=problem_name,
+        model_name=model_name,
+        hparams_set=hparams_set,
+        overrides=overrides,
+        data_dir=data_dir,
+        problem=problem,
+        hparams=hparams,
+        model=model,
+        num_parameters=count_trainable_parameters(model),
+    )
+
+
+def metrics_fn_for(exp: Experiment) -> trainer.MetricsFn:
+    """`metrics_fn(logits, features)` computing the problem's eval_metrics with T2T's keys."""
+    names = [name for name in exp.problem.eval_metrics() if name in METRICS_FNS]
+    skipped = sorted(set(exp.problem.eval_metrics()) - set(names))
+    if skipped:
+        log.warning("eval metrics not implemented in t2t, skipped: %s", ", ".join(skipped))
+
+    def metrics_fn(logits: torch.Tensor, features: dict[str, torch.Tensor]) -> dict[str, Any]:
+        labels = features["targets"]
+        return {
+            eval_metric_key(exp.problem_name, name): METRICS_FNS[name](logits.float(), labels)
+            for name in names
+        }
+
+    return metrics_fn
+
+
+def _batches(exp: Experiment, mode: str, options: RunOptions, context: Any) -> Any:
+    from t2t.data.pipeline import make_batches
+
+    split = None
+    if mode == "eval" and options.eval_use_test_set:
+        split = "test"
+    try:
+        return make_batches(
+            exp.problem,
+            mode,
+            exp.hparams,
+            exp.data_dir,
+            rank=context.rank,
+            world_size=context.world_size,
+            num_workers=options.num_workers if mode == "train" else 0,
+            seed=options.seed or 0,
+            dataset_split=split,
+        )
+    except DataError as error:
+        raise DataError(
+            f"{error} (generate the data with t2t-datagen --problem={exp.problem_name} "
+            f"--data_dir={exp.data_dir}, or pass --generate_data)"
+        ) from None
+
+
+class _FreshBatches:
+    """Eval batches that start from the first batch at every evaluation.
+
+    (A pipeline `Batches` object continues where it stopped, which is right for training
+    but would make an evaluation with eval_steps see the batches after the previous one's.)
+    """
+
+    def __init__(self, exp: Experiment, options: RunOptions, context: Any) -> None:
+        self._args = (exp, "eval", options, context)
+        _batches(*self._args)  # fail now, not at the first evaluation, when data is missing
+
+    def __iter__(self):
+        return iter(_batches(*self._args))
+
+
+def _config(exp: Experiment, options: RunOptions, evaluate: bool) -> trainer.TrainConfig:
+    save_every = options.save_checkpoints_steps or options.local_eval_frequency
+    return trainer.TrainConfig.from_hparams(
+        exp.hparams,
+        output_dir=options.output_dir,
+        train_steps=options.train_steps,
+        eval_steps=options.eval_steps,
+        save_checkpoints_steps=save_every,
+        eval_every_steps=options.local_eval_frequency if evaluate else 0,
+        keep_checkpoint_max=options.keep_checkpoint_max,
+        log_every_steps=options.log_every_steps,
+        seed=options.seed,
+        autocast_dtype=options.autocast_dtype,
+        compile=options.compile,
+        device=options.device,
+        progress_bar=options.progress_bar,
+    )
+
+
+def write_run_files(exp: Experiment, options: RunOptions) -> None:
+    """hparams.json and run.json of the run (rank 0 only)."""
+    run_files.write_run_files(
+        options.output_dir,
+        exp.hparams,
+        {
+            "problem": exp.problem_name,
+            "model": exp.model_name,
+            "hparams_set": exp.hparams_set,
+            "hparams": exp.overrides,
+            "data_dir": os.path.abspath(exp.data_dir),
+            "seed": options.seed,
+            "train_steps": options.train_steps,
+            "num_parameters": exp.num_parameters,
+        },
+    )
+
+
+def train_and_evaluate(exp: Experiment, options: RunOptions, evaluate: bool = True) -> dict:
+    """Trains to options.train_steps (resuming), evaluating every local_eval_frequency steps.
+
+    Returns:
+        The trainer's result: step, loss, checkpoint, eval (last metrics or None).
+    """
+    context = distributed.setup(options.device)
+    if context.is_chief:
+        write_run_files(exp, options)
+    hp = exp.hparams
+    return trainer.train(
+        exp.model,
+        lambda params: registry.optimizer(hp.optimizer)(params, hp),
+        learning_rate_schedule(hp),
+        _batches(exp, "train", options, context),
+        _config(exp, options, evaluate),
+        eval_batches=_FreshBatches(exp, options, context) if evaluate else None,
+        metrics_fn=metrics_fn_for(exp),
+    )
+
+
+def evaluate_checkpoint(exp: Experiment, options: RunOptions, prefix: str) -> dict[str, float]:
+    """Loads checkpoint `prefix` into the model and evaluates it on the dev (or test) split."""
+    context = distributed.setup(options.device)
+    checkpoints.load_weights(exp.model, prefix)
+    exp.model.to(context.device)
+    metrics = trainer.evaluate(
+        exp.model,
+        _batches(exp, "eval", options, context),
+        metrics_fn_for(exp),
+        options.eval_steps,
+        context.device,
+        options.autocast_dtype,
+        context,
+    )
+    step = checkpoints.checkpoint_step(prefix)
+    if context.is_chief:
+        from t2t.train.logger import TrainingLogger
+
+        logger = TrainingLogger(options.output_dir, True, options.train_steps, step, False)
+        logger.evaluation(step, "test" if options.eval_use_test_set else "eval", metrics)
+        logger.close()
+    return metrics
+
+
+def latest_checkpoint_or_error(output_dir: str) -> str:
+    """The latest intact checkpoint of output_dir.
+
+    Raises:
+        T2TError: there is none.
+    """
+    prefix = checkpoints.latest_checkpoint(output_dir, need_state=False)
+    if prefix is None:
+        raise T2TError(f"no checkpoint in {output_dir}: train first (--schedule=train)")
+    return prefix
+
+
+def continuous_eval(exp: Experiment, options: RunOptions, timeout_mins: int) -> None:
+    """Evaluates each new checkpoint of output_dir until train_steps is reached.
+
+    Waits at most `timeout_mins` for a new checkpoint (-1: forever), as T2T did.
+    """
+    seen: str | None = None
+    waited_since = time.monotonic()
+    while True:
+        prefix = checkpoints.latest_checkpoint(options.output_dir, need_state=False)
+        if prefix is not None and prefix != seen:
+            seen, waited_since = prefix, time.monotonic()
+            evaluate_checkpoint(exp, options, prefix)
+            if checkpoints.checkpoint_step(prefix) >= options.train_steps:
+                return
+        elif timeout_mins >= 0 and time.monotonic() - waited_since > 60 * timeout_mins:
+            log.info("no new checkpoint for %d minutes: continuous_eval stops", timeout_mins)
+            return
+        time.sleep(5)

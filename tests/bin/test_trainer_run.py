@@ -1,0 +1,118 @@
+"""t2t-trainer end to end on a tiny user problem: data, training, eval, files, resume."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+USR_DIR = os.path.join(os.path.dirname(__file__), "..", "problems", "fixtures", "problems_usr_dir")
+TINY = "hidden_size=16,filter_size=32,num_heads=2,batch_size=64,learning_rate_warmup_steps=10"
+
+
+def trainer(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "t2t.bin.t2t_trainer", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def common(tmp_path, *extra: str) -> list[str]:
+    return [
+        f"--t2t_usr_dir={USR_DIR}",
+        "--problem=my_tiny_translate",
+        "--model=transformer",
+        "--hparams_set=transformer_tiny",
+        f"--data_dir={tmp_path / 'data'}",
+        f"--tmp_dir={tmp_path / 'tmp'}",
+        f"--output_dir={tmp_path / 'train'}",
+        "--random_seed=7",
+        "--noprogress_bar",
+        *extra,
+    ]
+
+
+def read_log(tmp_path) -> list[dict]:
+    with open(tmp_path / "train" / "log.jsonl") as f:
+        return [json.loads(line) for line in f]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("run")
+    args = common(
+        tmp_path,
+        "--generate_data",
+        f"--hparams={TINY}",
+        "--train_steps=6",
+        "--local_eval_frequency=3",
+        "--iterations_per_loop=1",
+        "--log_step_count_steps=2",
+        "--eval_steps=2",
+    )
+    out = trainer(*args)
+    assert out.returncode == 0, out.stderr
+    return tmp_path, out
+
+
+def test_trains_evaluates_and_writes_the_run_files(trained):
+    tmp_path, out = trained
+    train_dir = tmp_path / "train"
+    assert "trainable parameters" in out.stdout
+    assert "per-sequence dev accuracy:" in out.stdout
+    run = json.loads((train_dir / "run.json").read_text())
+    assert run["problem"] == "my_tiny_translate" and run["model"] == "transformer"
+    assert run["hparams_set"] == "transformer_tiny" and run["hparams"] == TINY
+    assert run["seed"] == 7 and run["train_steps"] == 6 and run["num_parameters"] > 0
+    assert run["data_dir"] == str(tmp_path / "data")
+    hparams = json.loads((train_dir / "hparams.json").read_text())
+    assert hparams["hidden_size"] == 16 and hparams["batch_size"] == 64
+    assert (train_dir / "model.ckpt-3.safetensors").exists()
+    assert (train_dir / "model.ckpt-6.safetensors").exists()
+    records = read_log(tmp_path)
+    train_steps = [r["step"] for r in records if "split" not in r]
+    assert train_steps == [2, 4, 6]
+    assert all(
+        {"loss", "learning_rate", "tokens_per_sec"} <= set(r) for r in records if "split" not in r
+    )
+    evals = [r for r in records if r.get("split") == "eval"]
+    assert [r["step"] for r in evals] == [3, 6]
+    key = "metrics-my_tiny_translate/targets/accuracy_per_sequence"
+    assert all(0.0 <= r[key] <= 1.0 for r in evals)
+
+
+def test_restart_resumes_and_keeps_saved_hparams(trained):
+    tmp_path, _ = trained
+    # No --hparams this time: hparams.json of the first run must be merged back.
+    out = trainer(
+        *common(tmp_path, "--train_steps=8", "--local_eval_frequency=2", "--eval_steps=1")
+    )
+    assert out.returncode == 0, out.stderr
+    assert "resumed from" in out.stderr
+    records = read_log(tmp_path)
+    assert [r["step"] for r in records if "split" not in r][-1] == 8
+    hparams = json.loads((tmp_path / "train" / "hparams.json").read_text())
+    assert hparams["hidden_size"] == 16
+
+
+def test_evaluate_schedule_reports_the_latest_checkpoint(trained):
+    tmp_path, _ = trained
+    out = trainer(*common(tmp_path, "--schedule=evaluate", "--eval_steps=1"))
+    assert out.returncode == 0, out.stderr
+    assert "final eval:" in out.stdout
+
+
+def test_missing_data_is_a_one_line_error(tmp_path):
+    out = trainer(*common(tmp_path, f"--hparams={TINY}", "--train_steps=2"))
+    assert out.returncode != 0
+    lines = out.stderr.strip().splitlines()
+    assert "t2t-datagen" in lines[-1] and "Traceback" not in out.stderr
+
+
+def test_missing_output_dir_is_a_one_line_error():
+    out = trainer("--problem=reverse_sequence_small", "--model=transformer",
+                  "--hparams_set=transformer_tiny", "--data_dir=/nonexistent")  # fmt: skip
+    assert out.returncode != 0 and "--output_dir" in out.stderr
