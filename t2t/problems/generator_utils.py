@@ -502,7 +502,7 @@ def get_or_generate_txt_vocab(
 
     def lines() -> Iterator[str]:
         for pattern in patterns:
-            for filename in sorted(glob.glob(pattern)):
+            for filename in glob.glob(pattern):  # directory order, as tf.gfile.Glob
                 with open(filename, encoding="utf-8") as f:
                     for line in f:
                         yield line.strip()

@@ -11,7 +11,9 @@ Departures from T2T: any URL scheme (http, https, ftp, file://) is downloaded (T
 downloaded only "http..." URLs), which is how tests feed small local archives; `.gz`
 members are unpacked to the name without ".gz" (T2T's `str.strip(".gz")` also removed
 leading/trailing 'g', 'z' and '.' characters); compiled files are written under a
-temporary name first. Corpus cleaning (`datatypes_to_clean`, T2T's cleaner_en_xx) is not
+temporary name first; a tsv glob on a directory that does not exist yet finds nothing and
+extracts the archive (T2T's tf.gfile.Glob raised NotFoundError there, so translate_encs_wmt32k
+failed on a fresh tmp_dir). Corpus cleaning (`datatypes_to_clean`, T2T's cleaner_en_xx) is not
 implemented; problems that need it are not registered.
 """
 
@@ -145,10 +147,12 @@ def _compile_dataset(tmp_dir: str, dataset: Dataset, out1: TextIO, out2: TextIO)
                 _write_pair(out1, out2, source, target)
     elif spec[0] == "tsv":
         _, src_column, trg_column, pattern = spec
-        filenames = sorted(glob.glob(os.path.join(tmp_dir, pattern)))
+        # Unsorted, as T2T's tf.gfile.Glob: directory order. Sorting would change which
+        # pairs land in which shard compared with the original on the same disk.
+        filenames = glob.glob(os.path.join(tmp_dir, pattern))
         if not filenames:
             _extract(archive, tmp_dir)
-            filenames = sorted(glob.glob(os.path.join(tmp_dir, pattern)))
+            filenames = glob.glob(os.path.join(tmp_dir, pattern))
         for filename in filenames:
             with open(_gunzipped(filename), encoding="utf-8") as f:
                 for line in f:
