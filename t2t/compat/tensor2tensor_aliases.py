@@ -24,7 +24,13 @@ MODULE_ALIASES: dict[str, str] = {
     "tensor2tensor.data_generators.problem": "t2t.problems.problem",
     "tensor2tensor.data_generators.text_problems": "t2t.problems.text_problems",
     "tensor2tensor.data_generators.generator_utils": "t2t.problems.generator_utils",
+    "tensor2tensor.data_generators.algorithmic": "t2t.problems.algorithmic",
+    "tensor2tensor.data_generators.translate": "t2t.problems.translate",
+    "tensor2tensor.data_generators.translate_ende": "t2t.problems.translate_ende",
     "tensor2tensor.models.transformer": "t2t.models.transformer",
+    "tensor2tensor.models.lstm": "t2t.models.lstm",
+    "tensor2tensor.utils.bleu_hook": "t2t.metrics.bleu",
+    "tensor2tensor.utils.metrics": "t2t.metrics.metrics",
 }
 
 # Packages on the way to an alias: plain empty packages.

@@ -18,6 +18,8 @@ def test_t2t_user_dir_registers_hparams():
     assert "my_very_own_hparams" in registry.list_hparams()
     hp = registry.hparams("my_very_own_hparams")
     assert hp.num_hidden_layers == 2 and hp.filter_size == 2048 and hp.batch_size == 4096
+    hp = registry.hparams("transformer_my_tiny")  # derived from tensor2tensor.models.transformer
+    assert hp.num_heads == 2 and hp.hidden_size == 128 and hp.num_hidden_layers == 2
     import tensor2tensor.utils.registry as aliased
 
     assert aliased is registry
