@@ -10,8 +10,10 @@ there. Everything after the download is the problem's real code.
 
 import functools
 import gzip
+import hashlib
 import http.server
 import io
+import json
 import os
 import random
 import tarfile
@@ -124,6 +126,57 @@ def data_files(problem, data_dir, mode):
     return problem_lib.data_files(problem, data_dir, mode)
 
 
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def digest_data_dir(data_dir, problem_name: str) -> dict:
+    """Digests of what t2t-datagen wrote for a problem (see golden/problems/make_*.py).
+
+    {"vocab": {file: sha of the bytes}, "splits": {tag: sha of the sorted examples},
+    "shards": {file: sha of the examples in file order}}. Examples are compared decoded
+    (TF serialises a record's features in an unspecified order).
+    """
+    out = {"vocab": {}, "splits": {}, "shards": {}}
+    by_split = {}
+    for name in sorted(os.listdir(data_dir)):
+        path = os.path.join(data_dir, name)
+        if name.startswith("vocab."):
+            with open(path, "rb") as f:
+                out["vocab"][name] = hashlib.sha256(f.read()).hexdigest()[:16]
+        elif name.startswith(problem_name + "-"):
+            examples = [
+                json.dumps({k: v.tolist() for k, v in sorted(ex.items())})
+                for ex in example_codec.read_examples(path)
+            ]
+            out["shards"][name] = _sha("\n".join(examples))
+            tag = name[len(problem_name) + 1 :].split("-")[0]
+            by_split.setdefault(tag, []).extend(examples)
+    out["splits"] = {tag: _sha("\n".join(sorted(ex))) for tag, ex in sorted(by_split.items())}
+    return out
+
+
+_GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden", "problems")
+
+
+def check_original_golden(problem_name: str, data_dir, directory_order: bool = False) -> None:
+    """Our output equals the ORIGINAL t2t-datagen's on the same archives (golden digests).
+
+    With `directory_order` (inputs read in os.listdir/glob order, which depends on the
+    file system) only the vocabularies and each split's examples as a set are compared,
+    not which shard holds which example.
+    """
+    with open(os.path.join(_GOLDEN, "text_problems_golden.json")) as f:
+        golden = json.load(f)[problem_name]
+    ours = digest_data_dir(data_dir, problem_name)
+    assert ours["vocab"] == golden["vocab"]
+    assert ours["splits"] == golden["splits"]
+    if directory_order:
+        assert sorted(ours["shards"]) == sorted(golden["shards"])
+    else:
+        assert ours["shards"] == golden["shards"]
+
+
 @pytest.fixture
 def kit():
     """The helpers above, for test modules (importlib mode cannot import conftest)."""
@@ -135,4 +188,5 @@ def kit():
         read_shards=read_shards,
         assert_round_robin=assert_round_robin,
         data_files=data_files,
+        check_original_golden=check_original_golden,
     )

@@ -42,6 +42,7 @@ def test_sentiment_imdb(tmp_path, kit):
     problem = registry.problem("sentiment_imdb")
     random.seed(SEED)
     problem.generate_data(data_dir, str(tmp_dir))
+    kit.check_original_golden(problem.name, data_dir, directory_order=True)  # os.listdir
     assert "vocab.sentiment_imdb.8192.subwords" in os.listdir(data_dir)
     encoder = problem.get_feature_encoders(data_dir)["inputs"]
 
@@ -113,6 +114,7 @@ def test_summarize_cnn_dailymail32k(tmp_path, kit, http_dir, monkeypatch):
     problem = registry.problem("summarize_cnn_dailymail32k")
     random.seed(SEED)
     problem.generate_data(data_dir, str(tmp_dir))
+    kit.check_original_golden(problem.name, data_dir)
     assert "vocab.summarize_cnn_dailymail32k.32768.subwords" in os.listdir(data_dir)
     encoder = problem.get_feature_encoders(data_dir)["inputs"]
 

@@ -63,6 +63,7 @@ def test_languagemodel_ptb10k(tmp_path, kit):
     problem = registry.problem("languagemodel_ptb10k")
     random.seed(SEED)
     problem.generate_data(data_dir, str(tmp_dir))
+    kit.check_original_golden(problem.name, data_dir)
     assert "vocab.lmptb.10000" in os.listdir(data_dir)
     # The vocab: words (and "<EOS>") by decreasing count, ties by word; no reserved lines.
     words = " ".join(line + " <EOS> " for line in train).split()
@@ -91,6 +92,7 @@ def test_languagemodel_ptb_characters(tmp_path, kit):
     problem = registry.problem("languagemodel_ptb_characters")
     random.seed(SEED)
     problem.generate_data(data_dir, str(tmp_dir))
+    kit.check_original_golden(problem.name, data_dir)
     assert sorted(p for p in os.listdir(data_dir) if p.startswith("vocab")) == [
         "vocab.lmptb.10000"  # built (from the char file) though unused, as in T2T
     ]
@@ -133,6 +135,7 @@ def test_languagemodel_lm1b32k_downloads_over_http(tmp_path, kit, http_dir, monk
     problem = registry.problem("languagemodel_lm1b32k")
     random.seed(SEED)
     problem.generate_data(data_dir, str(tmp_dir))
+    kit.check_original_golden(problem.name, data_dir)
     assert (tmp_dir / "vocab-2016-09-10.txt.en").exists()  # T2T's saved name
     assert "vocab.languagemodel_lm1b32k.32768.subwords" in os.listdir(data_dir)
     encoder = problem.get_feature_encoders(data_dir)["targets"]
@@ -174,6 +177,7 @@ def test_languagemodel_wikitext103(name, tmp_path, kit):
     problem = registry.problem(name)
     random.seed(SEED)
     problem.generate_data(data_dir, str(tmp_dir))
+    kit.check_original_golden(problem.name, data_dir)
     vocab_path = os.path.join(data_dir, "vocab.languagemodel_wikitext103.tokens")
     vocab = open(vocab_path).read().splitlines()
     assert vocab[:2] == ["<pad>", "<EOS>"] and sorted(vocab[2:]) == sorted(train_words)

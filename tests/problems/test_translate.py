@@ -96,8 +96,12 @@ def pairs_of(files, names):
     return out
 
 
-def check_problem(problem, data_dir, train_pairs, dev_pairs, num_train_shards, vocab_files):
-    """Shard names, round-robin contents, the vocab files, and batches through the pipeline."""
+def check_problem(
+    problem, data_dir, train_pairs, dev_pairs, num_train_shards, vocab_files, directory_order=False
+):
+    """Shard names, round-robin contents, the vocab files, batches through the pipeline, and
+    the same vocab and shards as the original t2t-datagen wrote from these archives."""
+    KIT.check_original_golden(problem.name, data_dir, directory_order)
     listing = sorted(os.listdir(data_dir))
     assert [p for p in listing if p.startswith("vocab.")] == vocab_files
     encoders = problem.get_feature_encoders(data_dir)
@@ -223,7 +227,7 @@ def test_translate_encs_wmt32k(tmp_path):
     train += pairs_of(files, others)
     dev = pairs_of(files, [("dev/newstest2013.en", "dev/newstest2013.cs")])
     vocab_files = ["vocab.translate_encs_wmt32k.32768.subwords"]
-    check_problem(problem, data_dir, train, dev, 100, vocab_files)
+    check_problem(problem, data_dir, train, dev, 100, vocab_files, directory_order=True)
     # T2T's quirk: the vocab samples the COMPILED training files first, then the others.
     compiled = [a for a, _ in train] + [b for _, b in train]
     expected = compiled + [line for pair in others for f in pair for line in files[f]]
