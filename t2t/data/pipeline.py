@@ -85,6 +85,10 @@ def batching_scheme_for(problem: problem_lib.Problem, hparams: Any) -> dict[str,
     )
 
 
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
+
+
 class _Reader:
     """One reader's deterministic stream of (epoch, index, batch) for a split's files."""
 
@@ -113,7 +117,9 @@ class _Reader:
                         yield record
                     index += 1
 
-    def _examples(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
+    def _examples(self, epoch: int) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """(length, example) of the examples kept; the length is computed once, for both the
+        length filter and the bucketing."""
         spec = self.spec
         problem, mode, hparams = spec["problem"], spec["mode"], spec["hparams"]
         min_len, max_len = spec["min_length"], spec["max_length"]
@@ -126,17 +132,20 @@ class _Reader:
                 examples = [example]
             for ex in examples:
                 ex = problem_lib.maybe_reverse_and_copy(ex, problem.was_reversed, problem.was_copy)
-                if min_len <= batching.example_length(ex) <= max_len:
-                    yield ex
+                length = batching.example_length(ex)
+                if min_len <= length <= max_len:
+                    yield length, ex
 
-    def _epoch_batches(self, epoch: int) -> Iterator[list[dict[str, np.ndarray]]]:
+    def _epoch_batches(self, epoch: int) -> Iterator[list[tuple[int, dict[str, np.ndarray]]]]:
         spec = self.spec
         examples = self._examples(epoch)
         if spec["shuffle"]:
             rng = self._rng(epoch, "examples")
             examples = problem_lib.shuffle_buffer(examples, _RECORD_SHUFFLE_BUFFER, rng)
         scheme = spec["scheme"]
-        batches = batching.bucket_by_length(examples, scheme["boundaries"], scheme["batch_sizes"])
+        batches = batching.bucket_by_length(
+            examples, scheme["boundaries"], scheme["batch_sizes"], length_fn=_first
+        )
         if spec["shuffle"]:
             rng = self._rng(epoch, "batches")
             batches = problem_lib.shuffle_buffer(batches, spec["batch_shuffle_size"], rng)
@@ -149,7 +158,7 @@ class _Reader:
             for index, batch in enumerate(self._epoch_batches(epoch)):
                 produced += 1
                 if index >= skip:
-                    yield epoch, index, batching.pad_batch(batch)
+                    yield epoch, index, batching.pad_batch([ex for _, ex in batch])
             if not self.spec["repeat"]:
                 return
             if produced == 0:

@@ -76,3 +76,25 @@ def test_pad_batch_zero_pads_each_feature():
     np.testing.assert_array_equal(batch["inputs"], [[3, 4, 1], [6, 1, 0]])
     np.testing.assert_array_equal(batch["targets"], [[5, 1, 0, 0], [7, 8, 9, 1]])
     assert batch["inputs"].dtype == np.int64
+
+
+def test_fast_row_padding_equals_the_generic_padding():
+    rng = np.random.default_rng(0)
+    for dtype in (np.int64, np.int32, np.uint8, np.float32, np.float64, np.bool_):
+        for batch_size in (1, 2, 7, 64):
+            values = [
+                rng.integers(0, 100, rng.integers(0, 30)).astype(dtype) for _ in range(batch_size)
+            ]
+            values[0] = values[0][:0] if batch_size > 1 else values[0]  # an empty row too
+            out_dtype = np.float32 if values[0].dtype.kind == "f" else np.int64
+            fast = batching._pad_rows(values, out_dtype)
+            generic = batching._pad_nd(values, out_dtype)
+            assert fast.dtype == generic.dtype and fast.shape == generic.shape
+            np.testing.assert_array_equal(fast, generic)
+    # 2-D features take the generic path.
+    batch = batching.pad_batch([{"x": np.ones((2, 2))}, {"x": np.ones(3)[:, None]}])
+    np.testing.assert_array_equal(batch["x"], [[[1, 1], [1, 1], [0, 0]], [[1, 0], [1, 0], [1, 0]]])
+
+
+def test_example_length_of_lists_and_scalars():
+    assert batching.example_length({"a": [1, 2, 3], "b": np.int64(7), "c": np.zeros(2)}) == 3
