@@ -109,3 +109,14 @@ def test_generate_lines_for_vocab_extracts_archives(tmp_path):
         ),
         text_encoder.SubwordTextEncoder,
     )
+
+
+def test_maybe_download_over_http_and_a_failed_download(tmp_path, http_dir):
+    www, base_url = http_dir
+    (www / "corpus.tgz").write_bytes(b"x" * 100_000)
+    out_dir = tmp_path / "downloads"
+    path = gu.maybe_download(str(out_dir), "corpus.tgz", f"{base_url}/corpus.tgz")
+    assert open(path, "rb").read() == b"x" * 100_000
+    with pytest.raises(DataError, match="missing.tgz"):
+        gu.maybe_download(str(out_dir), "missing.tgz", f"{base_url}/missing.tgz")
+    assert sorted(os.listdir(out_dir)) == ["corpus.tgz"]  # no partial file left behind
