@@ -19,7 +19,7 @@ flags.DEFINE_string(
     "continuous_train_and_eval",
     "What to run: train, evaluate, train_and_evaluate, continuous_train_and_eval, continuous_eval.",
 )
-flags.DEFINE_integer("eval_steps", 100, "Number of batches per evaluation.")
+flags.DEFINE_integer("eval_steps", 100, "Batches per evaluation (0: the whole dev set).")
 flags.DEFINE_integer(
     "iterations_per_loop",
     100,
@@ -158,15 +158,21 @@ def main(argv: list[str]) -> int | None:
 
 
 def _train(problem_name: str, data_dir: str) -> int:
-    from t2t.train import experiment, trainer
+    from t2t.train import distributed, experiment, trainer
 
     options = _options()
+    context = distributed.setup(options.device)  # under torchrun: joins the process group
     if FLAGS.generate_data:
-        from t2t.bin.t2t_datagen import generate_problem
+        if context.is_chief:  # one process writes the data; the others wait for it
+            from t2t.bin.t2t_datagen import generate_problem
 
-        os.makedirs(data_dir, exist_ok=True)
-        log.info("generating the data of %s into %s", problem_name, data_dir)
-        generate_problem(problem_name, data_dir, os.path.expanduser(FLAGS.tmp_dir))
+            os.makedirs(data_dir, exist_ok=True)
+            log.info("generating the data of %s into %s", problem_name, data_dir)
+            generate_problem(problem_name, data_dir, os.path.expanduser(FLAGS.tmp_dir))
+        if context.enabled:
+            import torch.distributed
+
+            torch.distributed.barrier()
     trainer.seed_everything(options.seed)  # before the model: seeded initial weights
     exp = experiment.build_experiment(
         problem_name, FLAGS.model, FLAGS.hparams_set, FLAGS.hparams, data_dir, options.output_dir

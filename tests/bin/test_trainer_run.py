@@ -116,3 +116,21 @@ def test_missing_output_dir_is_a_one_line_error():
     out = trainer("--problem=reverse_sequence_small", "--model=transformer",
                   "--hparams_set=transformer_tiny", "--data_dir=/nonexistent")  # fmt: skip
     assert out.returncode != 0 and "--output_dir" in out.stderr
+
+
+def test_torchrun_two_processes(trained, tmp_path):
+    """The same command under torchrun: gloo DDP on CPU, rank 0 alone writes files."""
+    data_dir = trained[0] / "data"
+    out = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+         "--master_port=29517", "-m", "t2t.bin.t2t_trainer",
+         *common(tmp_path, f"--hparams={TINY}", "--train_steps=4", "--local_eval_frequency=2",
+                 "--log_step_count_steps=2", "--eval_steps=1"),
+         f"--data_dir={data_dir}"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    records = read_log(tmp_path)
+    assert [r["step"] for r in records if "split" not in r] == [2, 4]
+    assert [r["step"] for r in records if r.get("split") == "eval"] == [2, 4]
+    assert (tmp_path / "train" / "model.ckpt-4.safetensors").exists()
