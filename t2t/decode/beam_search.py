@@ -166,6 +166,87 @@ def _gather_beams(x: Tensor, index: Tensor) -> Tensor:
     return x.gather(1, expanded)
 
 
+_CHUNK = 64  # vocabulary block width for `_row_candidates`
+
+
+def _row_candidates(x: Tensor, m: int) -> tuple[Tensor, Tensor]:
+    """m largest entries of every row, in no particular order and ties broken arbitrarily.
+
+    Guarantee (all `_topk_from_row_candidates` needs): no entry left out of a row is larger
+    than the smallest one kept. For wide rows, `torch.topk` over the whole vocabulary is
+    slow on CPU, so we take the maximum of each block of `_CHUNK` entries (one vectorised
+    pass), keep the m blocks with the largest maxima plus the ragged tail, and run
+    `torch.topk` on those ``m * _CHUNK`` entries. Every block left out has a maximum no
+    larger than each kept block's, hence no larger than the m-th kept entry.
+
+    Args:
+        x: [R, V] scores.
+        m: entries per row, m <= V.
+
+    Returns:
+        (values [R, m], indices [R, m] into V).
+    """
+    rows, width = x.shape
+    blocks = width // _CHUNK
+    if blocks < 4 * m:  # narrow rows: the plain top-k is as fast
+        return torch.topk(x, m, dim=-1)
+    body = x[:, : blocks * _CHUNK].view(rows, blocks, _CHUNK)  # [R, blocks, C]
+    best_blocks = torch.topk(body.amax(dim=-1), m, dim=-1).indices  # [R, m]
+    gathered = body.gather(1, best_blocks.unsqueeze(2).expand(-1, -1, _CHUNK))  # [R, m, C]
+    offsets = best_blocks.unsqueeze(2) * _CHUNK + torch.arange(_CHUNK, device=x.device)
+    candidates, positions = gathered.view(rows, m * _CHUNK), offsets.view(rows, m * _CHUNK)
+    if blocks * _CHUNK < width:  # the tail that does not fill a block is always a candidate
+        tail = torch.arange(blocks * _CHUNK, width, device=x.device).expand(rows, -1)
+        candidates = torch.cat([candidates, x[:, blocks * _CHUNK :]], dim=1)
+        positions = torch.cat([positions, tail], dim=1)
+    values, picked = torch.topk(candidates, m, dim=-1)  # [R, m]
+    return values, positions.gather(1, picked)
+
+
+def _topk_from_row_candidates(
+    token_log_probs: Tensor, alive_log_probs: Tensor, penalty: Tensor, k: int
+) -> tuple[Tensor, Tensor] | None:
+    """The k best ``(log_prob + alive) / penalty`` over all beams, ranking few candidates.
+
+    T2T adds the alive log-probs to all ``K * V`` token log-probs, divides by the penalty and
+    takes the top k of each example's ``K * V`` row: three passes over the vocabulary-sized
+    scores. Both operations are monotonic (never reverse an order, though rounding may
+    merge two values), so each beam's ``k + 1`` best tokens contain everything that can be
+    selected, PROVIDED each beam's (k+1)-th candidate scores strictly below the k-th
+    selected score: then every token outside the candidates does too, and neither it nor a
+    tie with it can enter the selection. We compute the same element-wise float32 ops on
+    the candidates only, rank them with T2T's order (value desc, flat index asc), and check
+    that condition; when it fails (ties at the boundary, e.g. forced or masked logits) we
+    return None and the caller ranks all ``K * V`` scores.
+
+    Args:
+        token_log_probs: [B, K, V] log-softmax of the step's logits.
+        alive_log_probs: [B, K] raw log-probs of the alive beams.
+        penalty: scalar float32 length penalty.
+        k: how many to keep (2 * beam_size).
+
+    Returns:
+        (scores [B, k], flat indices [B, k] into beam * V + token), or None.
+    """
+    batch_size, beam_size, vocab_size = token_log_probs.shape
+    per_row = min(k + 1, vocab_size)
+    row_values, row_ids = _row_candidates(token_log_probs.view(-1, vocab_size), per_row)
+    row_values = row_values.view(batch_size, beam_size, per_row)
+    row_ids = row_ids.view(batch_size, beam_size, per_row)
+    scores = (row_values + alive_log_probs.unsqueeze(2)) / penalty  # same rounding as T2T's
+    offsets = torch.arange(beam_size, device=row_ids.device).view(1, beam_size, 1) * vocab_size
+    flat = (row_ids + offsets).view(batch_size, beam_size * per_row)  # [B, K*per_row]
+    scores = scores.view(batch_size, beam_size * per_row)
+    flat, order = torch.sort(flat, dim=-1)  # index ascending, then a stable value sort
+    values, rank = torch.sort(scores.gather(-1, order), dim=-1, descending=True, stable=True)
+    values, flat = values[:, :k], flat.gather(-1, rank[:, :k])
+    if per_row < vocab_size:
+        row_floor = scores.view(batch_size, beam_size, per_row).amin(dim=-1)  # [B, K]
+        if not bool((row_floor < values[:, -1:]).all()):
+            return None
+    return values, flat
+
+
 def _grow_topk(
     logits: Tensor, alive_seq: Tensor, alive_log_probs: Tensor, step: int, alpha: float, eos_id: int
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
@@ -185,10 +266,14 @@ def _grow_topk(
     """
     batch_size, beam_size, vocab_size = logits.shape
     # T2T: log_prob_from_logits = logits - logsumexp(logits), in float32.
-    log_probs = torch.log_softmax(logits.float(), dim=-1) + alive_log_probs.unsqueeze(2)
+    token_log_probs = torch.log_softmax(logits.float(), dim=-1)  # [B, K, V]
     penalty = length_penalty(step + 1, alpha)
-    flat_scores = (log_probs / penalty).view(batch_size, beam_size * vocab_size)  # [B, K*V]
-    topk_scores, topk_flat = _topk_lower_index_first(flat_scores, 2 * beam_size)
+    selected = _topk_from_row_candidates(token_log_probs, alive_log_probs, penalty, 2 * beam_size)
+    if selected is None:  # a tie at the boundary: rank every candidate (T2T's formulation)
+        log_probs = token_log_probs + alive_log_probs.unsqueeze(2)
+        flat_scores = (log_probs / penalty).view(batch_size, beam_size * vocab_size)  # [B, K*V]
+        selected = _topk_lower_index_first(flat_scores, 2 * beam_size)
+    topk_scores, topk_flat = selected
     # T2T recovers the raw log-probs by multiplying back (not by gathering); same rounding.
     topk_log_probs = topk_scores * penalty
     topk_beam = torch.div(topk_flat, vocab_size, rounding_mode="floor")  # [B, 2K]

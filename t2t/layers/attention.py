@@ -162,6 +162,9 @@ class MultiheadAttention(nn.Module):
         q = split_heads(self.q(query), self.num_heads)  # [B, h, Lq, dk]
         if cache is not None and static_kv:
             k, v = cache["k"], cache["v"]
+            if k.shape[0] != q.shape[0]:
+                out = self._attend_beams_to_shared_memory(q, k, v, bias)
+                return self.output_transform(combine_heads(out))
         else:
             kv = self.memory_kv(query if memory is None else memory)
             k, v = kv["k"], kv["v"]  # [B, h, Lk, d]
@@ -170,15 +173,45 @@ class MultiheadAttention(nn.Module):
                     k = torch.cat([cache["k"], k], dim=2)
                     v = torch.cat([cache["v"], v], dim=2)
                 cache["k"], cache["v"] = k, v
+        return self.output_transform(combine_heads(self._attend(q, k, v, bias)))
+
+    def _attend(self, q, k, v, bias):
+        """q [B, h, Lq, dk], k [B, h, Lk, dk], v [B, h, Lk, dv] -> [B, h, Lq, dv]."""
         if self.max_relative_position or self.dropout_broadcast_dims:
-            out = self._explicit_attention(q, k, v, bias)
-        else:
-            if bias is not None:
-                bias = bias.to(q.dtype)
-            out = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0
-            )  # [B, h, Lq, dv]
-        return self.output_transform(combine_heads(out))
+            return self._explicit_attention(q, k, v, bias)
+        if bias is not None:
+            bias = bias.to(q.dtype)
+        return F.scaled_dot_product_attention(
+            q, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0
+        )  # [B, h, Lq, dv]
+
+    def _attend_beams_to_shared_memory(self, q, k, v, bias):
+        """Queries of N = B * beams rows against a cached memory of B rows.
+
+        In beam search every beam of an example attends to the same encoder output, so the
+        memory keys/values are kept once per example (not tiled to the beams and not
+        reordered after each step, which T2T does at a cost of beams times the memory
+        traffic). The beams' queries become extra query positions of their example; each
+        query row's attention is unchanged. Rows are example-major (beams of an example
+        are consecutive), as the search lays them out.
+
+        Args:
+            q: [N, h, Lq, dk]; k: [B, h, Lk, dk]; v: [B, h, Lk, dv]; bias: broadcastable to
+                [B, 1, 1, Lk] (a memory padding bias) or None.
+
+        Returns:
+            [N, h, Lq, dv].
+        """
+        rows, heads, length_q, depth = q.shape
+        batch = k.shape[0]
+        if rows % batch:
+            raise ValueError(f"{rows} query rows do not split into beams of {batch} examples")
+        beams = rows // batch
+        q = q.view(batch, beams, heads, length_q, depth).transpose(1, 2)  # [B, h, K, Lq, dk]
+        q = q.reshape(batch, heads, beams * length_q, depth)  # [B, h, K*Lq, dk]
+        out = self._attend(q, k, v, bias)  # [B, h, K*Lq, dv]
+        out = out.view(batch, heads, beams, length_q, -1).transpose(1, 2)  # [B, K, h, Lq, dv]
+        return out.reshape(rows, heads, length_q, -1)  # [N, h, Lq, dv]
 
     def _explicit_attention(self, q, k, v, bias):
         """Dot-product attention with weights in hand (relative positions, broadcast dropout)."""

@@ -269,7 +269,8 @@ class Transformer(T2TModel):
         was_training = self.training
         self.eval()
         try:
-            with torch.no_grad():
+            # inference_mode: no autograd bookkeeping at all (less per-op overhead than no_grad).
+            with torch.inference_mode():
                 return self._fast_infer(features, decode_length, beam_size, top_beams, alpha)
         finally:
             self.train(was_training)
@@ -280,9 +281,13 @@ class Transformer(T2TModel):
         total_length = source_length + decode_length
         if prefix is not None:
             total_length += prefix.shape[1]
+        # The encoder keys/values and memory bias are the same for every beam of an example:
+        # the search neither tiles nor reorders them (attention groups the beams' queries).
+        memory = _split_memory_states(states)
 
         def symbols_to_logits_fn(ids, i, step_states):
-            logits, step_states = self.decode_step(ids, i, step_states)
+            logits, _ = self.decode_step(ids, i, _with_memory_states(step_states, memory))
+            # The self-attention caches were extended in place inside step_states.
             return decoding.force_prefix(logits, prefix, i), step_states
 
         batch = features["inputs"].shape[0] if self.has_input else prefix.shape[0]
@@ -301,6 +306,29 @@ class Transformer(T2TModel):
         if prefix is not None and (beam_size <= 1 or top_beams <= 1):
             result["outputs"] = result["outputs"][..., prefix.shape[1] :]
         return result
+
+
+def _split_memory_states(states: dict) -> dict:
+    """Removes the encoder-side states ("memory_bias", each layer's "encdec") from `states`.
+
+    Returns:
+        {"memory_bias": ..., "layer_i": {"encdec": ...}} for the entries found.
+    """
+    memory = {}
+    if "memory_bias" in states:
+        memory["memory_bias"] = states.pop("memory_bias")
+    for name, layer_states in states.items():
+        if isinstance(layer_states, dict) and "encdec" in layer_states:
+            memory[name] = {"encdec": layer_states.pop("encdec")}
+    return memory
+
+
+def _with_memory_states(states: dict, memory: dict) -> dict:
+    """A view of the decode states with the encoder-side states put back (no tensor copies)."""
+    merged = dict(states)
+    for name, value in memory.items():
+        merged[name] = {**merged[name], **value} if isinstance(value, dict) else value
+    return merged
 
 
 def _prefix(features: Features) -> torch.Tensor:

@@ -16,9 +16,13 @@ import pytest
 import torch
 
 from t2t.decode.beam_search import (
+    INF,
+    _grow_topk,
+    _row_candidates,
     _topk_lower_index_first,
     beam_search,
     greedy_search,
+    length_penalty,
     sample,
     select_top_beams,
 )
@@ -309,3 +313,46 @@ def test_sampling_top_k_support_and_reproducibility():
     assert torch.equal(ids, again)
     hot, _ = sample(fn, initial, 1, temperature=1e-3, generator=torch.Generator().manual_seed(0))
     assert set(hot[:, 1].tolist()) == {2}
+
+
+def _grow_topk_reference(logits, alive_log_probs, step, alpha):
+    """T2T's formulation: score all K*V extensions, then one top-2K over each example."""
+    batch, beam, vocab = logits.shape
+    log_probs = torch.log_softmax(logits, dim=-1) + alive_log_probs.unsqueeze(2)
+    flat = (log_probs / length_penalty(step + 1, alpha)).view(batch, beam * vocab)
+    return torch.sort(flat, dim=-1, descending=True, stable=True)
+
+
+@pytest.mark.parametrize("vocab", [7, 300, 5000, 64 * 40 + 13])
+@pytest.mark.parametrize("kind", ["random", "ties", "forced"])
+def test_candidate_ranking_equals_ranking_every_extension(vocab, kind):
+    """`_grow_topk` ranks few candidates per beam (blocks of the vocabulary for wide rows);
+    it must select what ranking all K*V extensions selects, ties by lower index included."""
+    gen = torch.Generator().manual_seed(vocab)
+    batch, beam = 5, 4
+    logits = torch.randn(batch, beam, vocab, generator=gen) * 3.0
+    if kind == "ties":  # few distinct values: ties inside and at the selection boundary
+        logits = torch.round(logits / 2.0)
+    elif kind == "forced":  # one allowed token per beam, as force_prefix makes them
+        logits = torch.full_like(logits, -1e9)
+        logits[:, :, 3 % vocab] = 0.0
+    alive = -torch.rand(batch, beam, generator=gen) * 5.0
+    alive[0, 1:] = -INF  # the first step's copies of beam 0
+    alive[1, 2] = alive[1, 1]  # two beams with equal log-probs
+    alive_seq = torch.zeros(batch, beam, 2, dtype=torch.long)
+    for step in (0, 7):
+        topk_seq, _, scores, _, beams = _grow_topk(logits, alive_seq, alive, step, 0.6, 1)
+        expected_scores, expected_flat = _grow_topk_reference(logits, alive, step, 0.6)
+        assert torch.equal(scores, expected_scores[:, : 2 * beam])
+        assert torch.equal(beams * vocab + topk_seq[:, :, -1], expected_flat[:, : 2 * beam])
+
+
+@pytest.mark.parametrize("vocab", [64 * 36, 64 * 50 + 1, 8000])
+def test_row_candidates_keep_the_largest(vocab):
+    """Block-wise candidates: nothing left out exceeds the smallest value kept."""
+    gen = torch.Generator().manual_seed(vocab)
+    for x in (torch.randn(6, vocab, generator=gen), torch.randint(0, 3, (6, vocab)).float()):
+        values, indices = _row_candidates(x, 9)
+        assert torch.equal(x.gather(1, indices), values)
+        assert torch.equal(values.sort(-1).values, torch.topk(x, 9).values.sort(-1).values)
+        assert all(len(set(row.tolist())) == 9 for row in indices)  # 9 distinct positions
