@@ -14,17 +14,25 @@ of the shuffle buffers are not counted).
 Reported: examples/s, target tokens/s (non-padding), tokens/s including inputs, and
 target tokens/s per worker (workers=0 counts as one reader in the main process).
 
+With --tf_python (the original T2T's venv; skipped if missing) the same files also go
+through T2T 1.15.7's own training input pipeline (`Problem.input_fn`), alternating with
+ours, for the ratio.
+
 Usage:
     .venv/bin/python benchmarks/input_pipeline.py [--num_examples=200000]
         [--workers=0,1,2] [--repeats=2] [--data_dir=/tmp/t2t_bench_pipeline]
+        [--tf_python=/tmp/t2t-original/bin/python]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 
@@ -33,11 +41,67 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from t2t.data import pipeline, text_encoder  # noqa: E402
-from t2t.hparams import basic_params1  # noqa: E402
+from t2t.hparams import create_hparams  # noqa: E402
 from t2t.problems import text_problems  # noqa: E402
 from t2t.problems.problem import DatasetSplit  # noqa: E402
 
 VOCAB_SIZE = 32000
+
+# The original's training input pipeline on the same files: T2T 1.15.7's Problem.input_fn
+# (TFRecordDataset, parse, T2T's bucketing with transformer_base's batching hparams,
+# cpu_count() reader threads), timed the same way (one epoch's worth after the first batch).
+TF_SCRIPT = r"""
+import json, sys, time
+import tensorflow as tf
+tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+from tensor2tensor.data_generators import text_encoder, text_problems
+from tensor2tensor.models import transformer  # noqa: registers transformer_base
+from tensor2tensor.utils import registry, trainer_lib
+
+data_dir, num_examples = sys.argv[1], int(sys.argv[2])
+
+class _IdsEncoder(text_encoder.TextEncoder):
+    @property
+    def vocab_size(self):
+        return 32000
+
+@registry.register_problem
+class BenchTranslate(text_problems.Text2TextProblem):
+    @property
+    def is_generate_per_split(self):
+        return True
+
+    def feature_encoders(self, data_dir):
+        return {"inputs": _IdsEncoder(), "targets": _IdsEncoder()}
+
+def one_pass():
+    with tf.Graph().as_default():
+        hp = trainer_lib.create_hparams("transformer_base", data_dir=data_dir,
+                                        problem_name="bench_translate")
+        problem = registry.problem("bench_translate")
+        dataset = problem.input_fn(tf.estimator.ModeKeys.TRAIN, hp, data_dir=data_dir)
+        features = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()
+        if isinstance(features, tuple):
+            features = features[0]
+        fetch = {"inputs": features["inputs"], "targets": features["targets"]}
+        with tf.compat.v1.Session() as sess:
+            sess.run(fetch)  # start-up, shuffle buffers filled
+            start = time.perf_counter()
+            examples = target_tokens = input_tokens = 0
+            while examples < num_examples:
+                out = sess.run(fetch)
+                examples += out["targets"].shape[0]
+                target_tokens += int((out["targets"] != 0).sum())
+                input_tokens += int((out["inputs"] != 0).sum())
+            seconds = time.perf_counter() - start
+    return {"seconds": seconds, "examples_per_s": examples / seconds,
+            "target_tokens_per_s": target_tokens / seconds,
+            "tokens_per_s": (target_tokens + input_tokens) / seconds}
+
+result = one_pass()
+result["tf_version"] = tf.__version__
+print(json.dumps(result))
+"""
 
 
 class _IdsEncoder(text_encoder.TextEncoder):
@@ -101,10 +165,8 @@ def ensure_data(data_dir: str, num_examples: int) -> BenchTranslate:
 
 
 def model_hparams():
-    hp = basic_params1()
-    hp.batch_size = 4096  # transformer_base
-    hp.max_length = 256
-    return hp
+    """transformer_base's hparams (batch_size 4096 tokens, max_length 256, buckets)."""
+    return create_hparams("transformer_base", "")
 
 
 def one_pass(problem, data_dir: str, num_workers: int, num_examples: int) -> dict[str, float]:
@@ -137,35 +199,59 @@ def one_pass(problem, data_dir: str, num_workers: int, num_examples: int) -> dic
     }
 
 
+def original_pass(tf_python: str, data_dir: str, num_examples: int) -> dict[str, float]:
+    """One timed pass of T2T 1.15.7's input_fn, in the original's venv (a subprocess)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(TF_SCRIPT)
+    try:
+        out = subprocess.run(
+            [tf_python, f.name, data_dir, str(num_examples)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    finally:
+        os.remove(f.name)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--num_examples", type=int, default=200_000)
     parser.add_argument("--workers", default="0,1,2")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--data_dir", default="/tmp/t2t_bench_pipeline")
+    parser.add_argument("--tf_python", default="/tmp/t2t-original/bin/python",
+                        help="the original T2T's python ('' or missing: skip it)")  # fmt: skip
     args = parser.parse_args()
     problem = ensure_data(args.data_dir, args.num_examples)
-    workers = [int(w) for w in args.workers.split(",")]
-    best: dict[int, dict[str, float]] = {}
+    configs: list = [int(w) for w in args.workers.split(",")]
+    if args.tf_python and os.path.exists(args.tf_python):
+        configs.append("T2T 1.15.7 input_fn")
+    best: dict = {}
     for _ in range(args.repeats):  # alternate the configurations, keep each one's best
-        for w in workers:
-            result = one_pass(problem, args.data_dir, w, args.num_examples)
-            if w not in best or result["seconds"] < best[w]["seconds"]:
-                best[w] = result
+        for config in configs:
+            if isinstance(config, int):
+                result = one_pass(problem, args.data_dir, config, args.num_examples)
+            else:
+                result = original_pass(args.tf_python, args.data_dir, args.num_examples)
+            if config not in best or result["seconds"] < best[config]["seconds"]:
+                best[config] = result
     load = os.getloadavg()[0]
     print(
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, load {load:.1f}; "
         f"{args.num_examples} examples, best of {args.repeats}"
     )
-    print("| DataLoader workers | examples/s | target tokens/s | all tokens/s | "
+    print("| pipeline | examples/s | target tokens/s | all tokens/s | "
           "target tokens/s per worker |")  # fmt: skip
-    print("|---:|---:|---:|---:|---:|")
-    for w in workers:
-        r = best[w]
-        per_worker = r["target_tokens_per_s"] / max(w, 1)
+    print("|---|---:|---:|---:|---:|")
+    for config in configs:
+        r = best[config]
+        if isinstance(config, int):
+            name, per_worker = f"t2t make_batches, {config} DataLoader workers", max(config, 1)
+        else:
+            name, per_worker = config, os.cpu_count()  # T2T reads with cpu_count() threads
         print(
-            f"| {w} | {r['examples_per_s']:,.0f} | {r['target_tokens_per_s']:,.0f} | "
-            f"{r['tokens_per_s']:,.0f} | {per_worker:,.0f} |"
+            f"| {name} | {r['examples_per_s']:,.0f} | {r['target_tokens_per_s']:,.0f} | "
+            f"{r['tokens_per_s']:,.0f} | {r['target_tokens_per_s'] / per_worker:,.0f} |"
         )
 
 
