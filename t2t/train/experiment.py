@@ -212,9 +212,14 @@ def train_and_evaluate(exp: Experiment, options: RunOptions, evaluate: bool = Tr
         The trainer's result: step, loss, checkpoint, eval (last metrics or None).
     """
     context = distributed.setup(options.device)
+    hp = exp.hparams
+    # Schedules that decay to the end of training read it from hparams, as in T2T.
+    if "train_steps" in hp:
+        hp.set_hparam("train_steps", options.train_steps)
+    else:
+        hp.add_hparam("train_steps", options.train_steps)
     if context.is_chief:
         write_run_files(exp, options)
-    hp = exp.hparams
     return trainer.train(
         exp.model,
         lambda params: registry.optimizer(hp.optimizer)(params, hp),
