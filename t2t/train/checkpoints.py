@@ -273,7 +273,13 @@ def load_weights(model: torch.nn.Module, prefix_or_path: str, strict: bool = Tru
     try:
         missing, unexpected = load_model(_unwrap(model), path, strict=strict, device="cpu")
     except RuntimeError as err:
-        raise DataError(f"checkpoint {path} does not fit the model: {err}") from None
+        problems = [line.strip() for line in str(err).splitlines()[1:] if line.strip()]
+        first = (problems[0] if problems else str(err)).rstrip(".")
+        raise DataError(
+            f"checkpoint {path} does not fit the model ({len(problems)} problems; first: "
+            f"{first}). Was it trained with other hparams or another model? Use a new "
+            "--output_dir, or the hparams of the run that wrote it"
+        ) from None
     if missing or unexpected:
         log.warning("loading %s: missing %s, unexpected %s", path, missing, unexpected)
 
