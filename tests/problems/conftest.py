@@ -189,4 +189,5 @@ def kit():
         assert_round_robin=assert_round_robin,
         data_files=data_files,
         check_original_golden=check_original_golden,
+        digest_data_dir=digest_data_dir,
     )

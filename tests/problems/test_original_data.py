@@ -9,10 +9,17 @@ How they were made (default --random_seed 429459):
 * `translate_envi_iwslt32k-*` and its vocab: the original's t2t-datagen on the archives of
   test_translate.py::test_translate_envi_iwslt32k_downloads_over_http (as in
   make_text_problems_golden.py); kept: the vocab, the dev shard and train shards 0-2.
+* `datagen_reverse_binary40_golden.json`: digests (conftest.digest_data_dir) of the 11 files
+  `/tmp/t2t-original/bin/t2t-datagen --problem=algorithmic_reverse_binary40 --data_dir=D
+  --tmp_dir=T` wrote (110,000 examples).
 """
 
 import json
 import os
+import subprocess
+import sys
+
+import pytest
 
 from t2t import registry
 from t2t.data import pipeline
@@ -74,3 +81,18 @@ def test_original_translate_files_decode_with_the_original_vocab(kit):
         b["targets"].shape[0] for b in pipeline.make_batches(problem, "eval", hp, ORIGINAL_DATA)
     )
     assert rows == len(dev)
+
+
+@pytest.mark.slow
+def test_datagen_reverse_binary40_writes_the_originals_shards(tmp_path, kit):
+    """All 110,000 examples, in the same files and order as the original's t2t-datagen."""
+    launch = "from t2t.bin import t2t_datagen; t2t_datagen.run()"
+    out = subprocess.run(
+        [sys.executable, "-c", launch, "--problem=algorithmic_reverse_binary40",
+         f"--data_dir={tmp_path}/data", f"--tmp_dir={tmp_path}/tmp"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    with open(os.path.join(GOLDEN, "datagen_reverse_binary40_golden.json")) as f:
+        golden = json.load(f)["algorithmic_reverse_binary40"]
+    assert kit.digest_data_dir(tmp_path / "data", "algorithmic_reverse_binary40") == golden
