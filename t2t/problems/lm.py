@@ -1,7 +1,8 @@
 """Language modelling: PTB (10k words / characters), LM1B (32k / 8k subwords, characters),
 WikiText-103 (tokens / characters). Corpora, URLs and vocabularies as in T2T (data spec, 4.3).
 
-URLs are module attributes (tests and local mirrors replace them). T2T quirk kept on
+URLs are module attributes (tests and local mirrors replace them). Departure: an LM1B tarball
+placed in tmp_dir by hand is extracted (T2T extracted only after downloading). T2T quirk kept on
 purpose: `languagemodel_ptb10k`'s vocab file has no reserved lines, so the most frequent
 word gets id 0 (= padding) and the second id 1 (= EOS); files stay compatible with T2T.
 """
@@ -138,9 +139,12 @@ def _lm1b_files(tmp_dir: str, split: str) -> list[str]:
 
 
 def _maybe_download_lm1b(tmp_dir: str) -> None:
-    path = os.path.join(tmp_dir, os.path.basename(LM1B_CORPUS_URL))
-    if not os.path.exists(path):  # as T2T: extract only right after downloading
-        generator_utils.maybe_download(tmp_dir, os.path.basename(path), LM1B_CORPUS_URL)
+    path = generator_utils.maybe_download(
+        tmp_dir, os.path.basename(LM1B_CORPUS_URL), LM1B_CORPUS_URL
+    )
+    # T2T extracted only right after downloading, so a tarball placed in tmp_dir by hand
+    # made it fail on the first missing file; we extract whenever the corpus is missing.
+    if not os.path.isdir(os.path.join(tmp_dir, _LM1B_DIR)):
         generator_utils.extract_tar(path, tmp_dir)
 
 

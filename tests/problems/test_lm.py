@@ -109,9 +109,9 @@ def test_languagemodel_ptb_characters(tmp_path, kit):
     assert _count_rows(problem, data_dir, "eval") == len(valid)
 
 
-def test_languagemodel_lm1b32k_downloads_over_http(tmp_path, kit, http_dir, monkeypatch):
-    www, base_url = http_dir
-    tmp_dir, data_dir = tmp_path / "tmp", str(tmp_path / "data")
+def _lm1b_corpus(kit, directory):
+    """Writes the LM1B tarball (99 train files, heldout files) and the original vocab file
+    (without a few words, which become UNK) into `directory`; returns (train, dev, known)."""
     root = "1-billion-word-language-modeling-benchmark-r13output"
     members, train = {}, []
     for i in range(1, 100):  # the real release: news.en-00001 .. 00099-of-00100
@@ -126,10 +126,18 @@ def test_languagemodel_lm1b32k_downloads_over_http(tmp_path, kit, http_dir, monk
         ] = lines
         heldout = heldout or lines
     members[f"{root}/README"] = "1B words\n"
-    kit.write_archive(www / os.path.basename(lm.LM1B_CORPUS_URL), members)
+    kit.write_archive(directory / os.path.basename(lm.LM1B_CORPUS_URL), members)
     all_words = {w for line in train + heldout for w in line.split()}
-    known = sorted(all_words - {"river", "tree", "River.", "Tree."})  # these become UNK
-    (www / "vocab-2016-09-10.txt").write_text("\n".join(["</S>", "<S>", "<UNK>", *known]) + "\n")
+    known = set(all_words - {"river", "tree", "River.", "Tree."})  # these become UNK
+    vocab = "\n".join(["</S>", "<S>", "<UNK>", *sorted(known)]) + "\n"
+    (directory / "vocab-2016-09-10.txt").write_text(vocab)
+    return train, heldout, known
+
+
+def test_languagemodel_lm1b32k_downloads_over_http(tmp_path, kit, http_dir, monkeypatch):
+    www, base_url = http_dir
+    tmp_dir, data_dir = tmp_path / "tmp", str(tmp_path / "data")
+    train, heldout, known = _lm1b_corpus(kit, www)
     monkeypatch.setattr(lm, "LM1B_CORPUS_URL", f"{base_url}/{os.path.basename(lm.LM1B_CORPUS_URL)}")
     monkeypatch.setattr(lm, "LM1B_VOCAB_URL", f"{base_url}/vocab-2016-09-10.txt")
     problem = registry.problem("languagemodel_lm1b32k")
@@ -191,3 +199,16 @@ def test_languagemodel_wikitext103(name, tmp_path, kit):
         kit.assert_round_robin(kit.read_shards(problem, data_dir, tag, shards), expected, text)
     n_dev = sum(1 for line in splits["valid"] if line.strip())
     assert _count_rows(problem, data_dir, "eval") == n_dev
+
+
+def test_languagemodel_lm1b8k_from_a_tarball_placed_by_hand(tmp_path, kit):
+    # T2T extracted the tarball only right after downloading it (and then failed on the
+    # first missing file); t2t extracts it whenever the corpus directory is missing.
+    tmp_dir, data_dir = tmp_path / "tmp", str(tmp_path / "data")
+    tmp_dir.mkdir()
+    _, heldout, _ = _lm1b_corpus(kit, tmp_dir)
+    os.rename(tmp_dir / "vocab-2016-09-10.txt", tmp_dir / "vocab-2016-09-10.txt.en")
+    problem = registry.problem("languagemodel_lm1b8k")
+    problem.generate_data(data_dir, str(tmp_dir))
+    assert "vocab.languagemodel_lm1b8k.8192.subwords" in os.listdir(data_dir)
+    assert _count_rows(problem, data_dir, "eval") == len(heldout)
