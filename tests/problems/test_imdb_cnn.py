@@ -2,6 +2,9 @@
 layout (data spec, 4.4): `aclImdb_v1.tar.gz` and the CNN / Daily Mail story tarballs are
 put in tmp_dir under their download names; the CNN/DM url lists come from a local HTTP
 server. Checks shard names, round-robin contents, vocab and batches.
+Vocabularies and shards must also equal what the ORIGINAL T2T 1.15.7 t2t-datagen wrote
+from the same archives (digests in golden/problems/text_problems_golden.json; how they
+were made: golden/problems/make_text_problems_golden.py).
 """
 
 import hashlib

@@ -5,6 +5,9 @@ under their download names; LM1B's tarball and its original vocabulary are downl
 a local HTTP server (T2T extracts the LM1B tarball only right after downloading it). Each
 test checks shard names, that shard k holds lines k, k + n, ... of the corpus, the vocab
 file, and batches through the pipeline (data spec, 4.3).
+Vocabularies and shards must also equal what the ORIGINAL T2T 1.15.7 t2t-datagen wrote
+from the same archives (digests in golden/problems/text_problems_golden.json; how they
+were made: golden/problems/make_text_problems_golden.py).
 """
 
 import os

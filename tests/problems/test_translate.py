@@ -7,6 +7,9 @@ the corpora, builds the vocabulary from the sampled training files, writes the s
 shuffles them. The test checks the shard names, that shard k holds exactly the pairs
 k, k + n, ... of the compiled corpus (round-robin, then shuffled within the shard), the
 vocabulary file and the lines it was built from, and that the pipeline batches the data.
+Vocabularies and shards must also equal what the ORIGINAL T2T 1.15.7 t2t-datagen wrote
+from the same archives (digests in golden/problems/text_problems_golden.json; how they
+were made: golden/problems/make_text_problems_golden.py).
 """
 
 import glob
