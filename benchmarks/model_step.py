@@ -10,7 +10,10 @@ sets are pre-norm: the same number of layer norms, so the same work.
 
 Speed: both models are built in one process per size and timed in alternating rounds
 (ours, peer, ours, peer, ...), `--steps` steps per round; a model's figure is its best
-round, so that load from other jobs on a shared machine hurts both alike.
+round, so that load from other jobs on a shared machine hurts both alike. Tokens per
+CPU-second (the process's CPU time, best round) is printed too: on a shared machine it is
+the steadier figure when running single-threaded (`--threads 1`), as waiting for the CPU
+does not count.
 Peak memory on CPU: a fresh subprocess per model measures the resident-set high-water
 mark (VmHWM) over a few steps, reset after the model is built (so it counts the weights,
 gradients and activations, not the import of the libraries). On CUDA: the peak of
@@ -167,11 +170,11 @@ def _models(size: str, device):
     return models
 
 
-def _run_steps(torch, model, step, batch, count: int, device, args) -> float:
-    """Runs `count` forward+backward steps; returns seconds per step."""
+def _run_steps(torch, model, step, batch, count: int, device, args) -> tuple[float, float]:
+    """Runs `count` forward+backward steps; returns (wall, process CPU) seconds per step."""
     if device.type == "cuda":
         torch.cuda.synchronize()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(count):
         model.zero_grad(set_to_none=True)
         with _autocast(torch, device, args):
@@ -179,7 +182,7 @@ def _run_steps(torch, model, step, batch, count: int, device, args) -> float:
         loss.backward()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - start) / count
+    return (time.perf_counter() - start) / count, (time.process_time() - cpu_start) / count
 
 
 def speed(size: str, args) -> dict:
@@ -188,17 +191,28 @@ def speed(size: str, args) -> dict:
     models = _models(size, device)
     batch = _batch(torch, size, args, device)
     best = {name: float("inf") for name in models}
+    best_cpu = dict(best)
     cuda_peak_mb = {name: 0.0 for name in models}
     for model, step in models.values():
         _run_steps(torch, model, step, batch, args.warmup, device, args)
+    param_mb = {
+        name: sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
+        for name, (model, _) in models.items()
+    }
     for _ in range(args.repeats):
         for name, (model, step) in models.items():
             if device.type == "cuda":
+                # Only the other model's weights stay allocated (its gradients are freed), so
+                # its share is subtracted from the peak.
+                for other, _ in models.values():
+                    other.zero_grad(set_to_none=True)
                 torch.cuda.reset_peak_memory_stats()
-            seconds = _run_steps(torch, model, step, batch, args.steps, device, args)
+            seconds, cpu_seconds = _run_steps(torch, model, step, batch, args.steps, device, args)
             best[name] = min(best[name], seconds)
+            best_cpu[name] = min(best_cpu[name], cpu_seconds)
             if device.type == "cuda":
-                peak = torch.cuda.max_memory_allocated() / 2**20
+                others = sum(mb for other, mb in param_mb.items() if other != name)
+                peak = torch.cuda.max_memory_allocated() / 2**20 - others
                 cuda_peak_mb[name] = max(cuda_peak_mb[name], peak)
     tokens = args.batch * args.length
     rows = {}
@@ -209,6 +223,7 @@ def speed(size: str, args) -> dict:
             "params": params,
             "step_s": best[name],
             "tokens_per_s": tokens_per_s,
+            "tokens_per_cpu_s": tokens / best_cpu[name],
             "mfu": 6 * params * tokens_per_s / args.peak_flops,
             "peak_mb": cuda_peak_mb[name] if device.type == "cuda" else None,
         }
@@ -246,7 +261,7 @@ def profile(which: str, size: str, args) -> None:
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with torch_profile(activities=activities) as prof:
         _run_steps(torch, model, step, batch, args.steps, device, args)
-    sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    sort = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
     print(prof.key_averages().table(sort_by=sort, row_limit=30))
 
 
@@ -282,19 +297,21 @@ def report(results: dict, args) -> None:
     mfu_header = f" {'MFU':>6}" if cuda else ""
     print(
         f"{'size':5} {'model':7} {'params':>12} {'step s':>8} {'tokens/s':>10} "
-        f"{'peak MB':>9}{mfu_header}"
+        f"{'tok/CPU-s':>10} {'peak MB':>9}{mfu_header}"
     )
     for size, result in results.items():
         for name, r in result["rows"].items():
             mfu = f" {r['mfu']:>6.1%}" if cuda else ""
             print(
                 f"{size:5} {name:7} {r['params']:>12,} {r['step_s']:>8.3f} "
-                f"{r['tokens_per_s']:>10,.0f} {r['peak_mb']:>9,.0f}{mfu}"
+                f"{r['tokens_per_s']:>10,.0f} {r['tokens_per_cpu_s']:>10,.0f} "
+                f"{r['peak_mb']:>9,.0f}{mfu}"
             )
     for size, result in results.items():
         ours, peer = result["rows"]["t2t"], result["rows"]["marian"]
         print(
             f"{size}: speed t2t/marian = {ours['tokens_per_s'] / peer['tokens_per_s']:.2f}x, "
+            f"per CPU-second {ours['tokens_per_cpu_s'] / peer['tokens_per_cpu_s']:.2f}x, "
             f"peak memory t2t/marian = {ours['peak_mb'] / peer['peak_mb']:.2f}x"
         )
 

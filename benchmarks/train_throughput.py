@@ -20,7 +20,8 @@ time (data loading included), after `--warmup` untimed steps; ours is timed betw
 trainer's requests for batches, the peer's between Trainer callbacks at each step's end.
 The final checkpoint ours writes at the last step (and the set-up of either trainer) is not
 timed. Runs alternate ours / peer, `--repeats` times, each a fresh training run from
-initialisation; a trainer's figure is its best run.
+initialisation; a trainer's figure is its best run. Tokens per CPU-second of the process
+(best run) is printed too: with `--threads 1` on a shared machine it is the steadier figure.
 
     .venv/bin/python benchmarks/train_throughput.py [--sizes tiny,base] [--steps 8]
     .venv/bin/python benchmarks/train_throughput.py --device cuda --sizes base,big \
@@ -96,16 +97,25 @@ def write_data(problem, data_dir: str, vocab_size: int, seed: int = 0) -> None:
 
 
 class TimedBatches:
-    """Passes batches through, recording the time at which each one is asked for."""
+    """Passes batches through, recording the time at which each one is asked for.
 
-    def __init__(self, batches) -> None:
+    On CUDA the device is synchronised before the timestamps in `sync_at` (the window's
+    ends), so that queued kernels are counted and the steps in between are not slowed.
+    """
+
+    def __init__(self, batches, sync_at: tuple[int, ...] = ()) -> None:
         self.batches = batches
-        self.times: list[float] = []
+        self.sync_at = set(sync_at)
+        self.times: list[tuple[float, float]] = []
         self.tokens: list[int] = []
 
     def __iter__(self):
+        import torch
+
         for batch in self.batches:
-            self.times.append(time.perf_counter())
+            if len(self.times) in self.sync_at:
+                torch.cuda.synchronize()
+            self.times.append(_now())
             self.tokens.append(int((batch["targets"] != 0).sum()))
             yield batch
 
@@ -150,9 +160,13 @@ def run_ours(size: str, args, data_dir: str) -> dict:
 
     hparams = _our_hparams(size, args)
     problem = synthetic_problem(SIZES[size][-1])
-    batches = TimedBatches(make_batches(problem, "train", hparams, data_dir, seed=1))
-    model = registry.model("transformer")(hparams, problem.get_hparams(hparams))
     cuda = args.device.startswith("cuda")
+    first, last = args.warmup, args.warmup + args.steps
+    batches = TimedBatches(
+        make_batches(problem, "train", hparams, data_dir, seed=1),
+        sync_at=(first, last) if cuda else (),
+    )
+    model = registry.model("transformer")(hparams, problem.get_hparams(hparams))
     with tempfile.TemporaryDirectory() as output_dir:
         config = trainer.TrainConfig.from_hparams(
             hparams,
@@ -174,9 +188,8 @@ def run_ours(size: str, args, data_dir: str) -> dict:
             config,
         )
     # times[i]: batch i requested = steps 0..i-1 done. Timed: steps warmup .. warmup+steps-1.
-    first, last = args.warmup, args.warmup + args.steps
-    seconds = batches.times[last] - batches.times[first]
-    return _figures(model, sum(batches.tokens[first:last]), seconds, args)
+    window = (batches.times[first], batches.times[last])
+    return _figures(model, sum(batches.tokens[first:last]), window, args)
 
 
 # ---- the peer -----------------------------------------------------------------------------
@@ -225,17 +238,25 @@ def _collate(examples: list[dict]) -> dict:
 def run_peer(size: str, args, recorded: list[dict]) -> dict:
     """One fresh Seq2SeqTrainer run on the recorded batches; returns steady-state figures."""
     import torch
-    from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainerCallback
+    from transformers import (
+        PrinterCallback,
+        Seq2SeqTrainer,
+        Seq2SeqTrainingArguments,
+        TrainerCallback,
+    )
 
     dataset = _RecordedDataset(recorded)
     model, _ = model_step.build_peer(size)
-    times: list[float] = []
+    times: list[tuple[float, float]] = []
+
+    first, last = args.warmup - 1, args.warmup + args.steps - 1
 
     class StepTimes(TrainerCallback):
         def on_step_end(self, *_, **__):
-            if args.device.startswith("cuda"):
+            # On CUDA, synchronise only at the window's ends, as for ours.
+            if args.device.startswith("cuda") and len(times) in (first, last):
                 torch.cuda.synchronize()
-            times.append(time.perf_counter())
+            times.append(_now())
 
     class TokenBatchTrainer(Seq2SeqTrainer):
         def get_train_dataloader(self):
@@ -264,23 +285,32 @@ def run_peer(size: str, args, recorded: list[dict]) -> dict:
             dataloader_num_workers=0,
             seed=1,
         )
-        TokenBatchTrainer(model=model, args=training_args, callbacks=[StepTimes()]).train()
+        peer = TokenBatchTrainer(model=model, args=training_args, callbacks=[StepTimes()])
+        peer.remove_callback(PrinterCallback)  # it prints the final metrics dict
+        peer.train()
     # times[i]: end of step i. Timed: steps warmup .. warmup+steps-1 (as ours).
-    first, last = args.warmup - 1, args.warmup + args.steps - 1
     tokens = sum(
         sum(len(row) for row in batch["targets"]) for batch in recorded[args.warmup : last + 1]
     )
-    return _figures(model, tokens, times[last] - times[first], args)
+    return _figures(model, tokens, (times[first], times[last]), args)
 
 
-def _figures(model, tokens: int, seconds: float, args) -> dict:
+def _now() -> tuple[float, float]:
+    """(wall clock, CPU time of this process) in seconds."""
+    return time.perf_counter(), time.process_time()
+
+
+def _figures(model, tokens: int, window, args) -> dict:
+    """Figures of `tokens` trained between the (wall, cpu) timestamps window[0], window[1]."""
+    (wall_start, cpu_start), (wall_end, cpu_end) = window
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    tokens_per_s = tokens / seconds
+    tokens_per_s = tokens / (wall_end - wall_start)
     return {
         "params": params,
         "tokens": tokens,
-        "seconds": seconds,
+        "seconds": wall_end - wall_start,
         "tokens_per_s": tokens_per_s,
+        "tokens_per_cpu_s": tokens / (cpu_end - cpu_start),
         "mfu": 6 * params * tokens_per_s / args.peak_flops,
     }
 
@@ -301,9 +331,19 @@ def benchmark(size: str, args, root: str) -> dict:
         for name, run in (("t2t", run_ours), ("hf", run_peer)):
             torch.manual_seed(0)
             result = run(size, args, recorded if name == "hf" else data_dir)
+            every = best.get(name, {}).get("every", []) + [result["tokens_per_s"]]
+            best_cpu = max(
+                best.get(name, {}).get("tokens_per_cpu_s", 0), result["tokens_per_cpu_s"]
+            )
             if name not in best or result["tokens_per_s"] > best[name]["tokens_per_s"]:
                 best[name] = result
-            print(f"  {size} {name}: {result['tokens_per_s']:,.0f} tokens/s", flush=True)
+            best[name]["every"] = every
+            best[name]["tokens_per_cpu_s"] = best_cpu
+            print(
+                f"  {size} {name}: {result['tokens_per_s']:,.0f} tokens/s, "
+                f"{result['tokens_per_cpu_s']:,.0f} tokens per CPU-second",
+                flush=True,
+            )
     padded = sum(
         len(b["targets"]) * max(len(r) for r in b["targets"]) for b in recorded[args.warmup :]
     )
@@ -320,16 +360,24 @@ def report(results: dict, args) -> None:
         "alternating runs; tokens = non-padding target tokens"
     )
     mfu_header = f" {'MFU':>6}" if cuda else ""
-    print(f"{'size':5} {'trainer':18} {'params':>12} {'tokens/s':>10}{mfu_header}")
+    print(
+        f"{'size':5} {'trainer':18} {'params':>12} {'tokens/s':>10} {'tok/CPU-s':>10}"
+        f"{mfu_header}  tokens/s of every run"
+    )
     labels = {"t2t": "t2t train()", "hf": "HF Seq2SeqTrainer"}
     for size, result in results.items():
         for name, r in result["runs"].items():
             mfu = f" {r['mfu']:>6.1%}" if cuda else ""
-            print(f"{size:5} {labels[name]:18} {r['params']:>12,} {r['tokens_per_s']:>10,.0f}{mfu}")
+            every = ", ".join(f"{x:,.0f}" for x in r["every"])
+            print(
+                f"{size:5} {labels[name]:18} {r['params']:>12,} {r['tokens_per_s']:>10,.0f} "
+                f"{r['tokens_per_cpu_s']:>10,.0f}{mfu}  {every}"
+            )
     for size, result in results.items():
         ours, peer = result["runs"]["t2t"], result["runs"]["hf"]
         print(
-            f"{size}: tokens/s t2t/HF = {ours['tokens_per_s'] / peer['tokens_per_s']:.2f}x "
+            f"{size}: tokens/s t2t/HF = {ours['tokens_per_s'] / peer['tokens_per_s']:.2f}x, "
+            f"per CPU-second {ours['tokens_per_cpu_s'] / peer['tokens_per_cpu_s']:.2f}x "
             f"(target tokens are {result['target_fill']:.0%} of the padded target batch)"
         )
 
@@ -345,6 +393,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--peak-flops", type=float, default=H100_BF16_DENSE_FLOPS)
     args = parser.parse_args()
+    if args.warmup < 1:
+        parser.error("--warmup must be at least 1 (the peer's window starts at a step's end)")
     import logging
 
     import torch
