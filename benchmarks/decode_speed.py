@@ -145,17 +145,18 @@ def run_ours(model, inputs: torch.Tensor, beam: int, alpha: float, length: int) 
 
 
 def run_hf(model, inputs: torch.Tensor, beam: int, alpha: float, length: int) -> torch.Tensor:
+    # Greedy takes no length penalty (generate warns when given one).
+    beam_args = dict(length_penalty=alpha, early_stopping=False) if beam > 1 else {}
     with torch.inference_mode():
         out = model.generate(
             input_ids=inputs,
             attention_mask=torch.ones_like(inputs),
             num_beams=beam,
             do_sample=False,
-            length_penalty=alpha,
-            early_stopping=False,
             min_new_tokens=length,
             max_new_tokens=length,
             num_return_sequences=1,
+            **beam_args,
         )
     return out[:, 1:]  # drop the decoder start token
 

@@ -18,6 +18,12 @@ Like T2T, every ranking is done in float32 with the finite "infinity" 1e7 and ti
 the lower index (``tf.nn.top_k``'s documented rule), so hand-built cases with equal
 probabilities pick the same beams as the original.
 
+Speed (same results): the ``K * V`` extensions are not all scored; each beam's best
+``2K + 1`` tokens are (see `_topk_from_row_candidates`, which falls back to scoring all of
+them when a tie could change the selection), and the states are reordered with one
+``index_select`` per tensor. Models can keep per-example tensors that are the same for all
+beams (the encoder's keys/values) out of `states`, so they are neither tiled nor reordered.
+
 The step function contract (shared with the models)::
 
     symbols_to_logits_fn(ids: LongTensor[N, i + 1], i: int, states: dict)
