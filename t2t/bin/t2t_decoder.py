@@ -1,0 +1,184 @@
+"""t2t-decoder: decode a file, stdin or the dev set with a trained model.
+
+    t2t-decoder --output_dir=~/t2t_train/ende --decode_hparams="beam_size=4,alpha=0.6" \\
+        --decode_from_file=newstest.en --decode_to_file=newstest.de
+    t2t-decoder --output_dir=~/t2t_train/ende --decode_interactive
+    t2t-decoder --output_dir=~/t2t_train/ende           # the dev set: files + metrics
+
+The run's run.json and hparams.json give the problem, model, hparams set and data dir, so
+--problem/--model/--hparams_set/--data_dir are needed only for a directory that lacks them
+(flags given win). Decoding the dev set writes T2T's three files
+`<base>.<model>.<hparams_set>.<problem>.beam<k>.alpha<a>.{decodes,targets,inputs}` (base:
+--decode_to_file, else <output_dir>/decode) and prints per-sequence accuracy and BLEU.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from absl import flags
+
+from t2t.bin import cli
+from t2t.bin import flags as t2t_flags  # noqa: F401 - the shared T2T flags
+
+FLAGS = flags.FLAGS
+log = logging.getLogger("t2t.decoder")
+
+
+def _define(kind: str, name: str, default, help_text: str) -> None:
+    # t2t-trainer defines some of these too; tests may import several commands at once.
+    if name not in FLAGS:
+        getattr(flags, f"DEFINE_{kind}")(name, default, help_text)
+
+
+_define("string", "output_dir", "", "The training run's directory (run.json, checkpoints).")
+_define("string", "checkpoint_path", None, "Decode with this checkpoint instead of the latest.")
+_define("bool", "decode_interactive", False, "Read inputs from stdin, one per line.")
+_define("string", "device", "", "cpu, cuda or cuda:N (default: CUDA when available).")
+
+
+def _overridden_run(output_dir: str):
+    """run.json with --problem/--model/--hparams_set/--data_dir/--hparams flags applied."""
+    from t2t.errors import T2TError
+    from t2t.train import run_files
+
+    given = {
+        "problem": FLAGS.problem,
+        "model": FLAGS.model,
+        "hparams_set": FLAGS.hparams_set,
+        "data_dir": FLAGS.data_dir,
+    }
+    if os.path.exists(os.path.join(output_dir, run_files.RUN_FILE)):
+        run = run_files.read_run(output_dir)
+    elif all(given.values()):
+        run = {"hparams": ""}
+    else:
+        missing = ", ".join(f"--{k}" for k, v in given.items() if not v)
+        raise T2TError(f"{output_dir} has no run.json: give {missing}")
+    run.update({k: v for k, v in given.items() if v})
+    if FLAGS.hparams:
+        run["hparams"] = ",".join(p for p in (run.get("hparams", ""), FLAGS.hparams) if p)
+    return run
+
+
+def _load(output_dir: str):
+    from t2t.decode.api import load_run
+
+    return load_run(output_dir, _overridden_run(output_dir), FLAGS.checkpoint_path, FLAGS.device)
+
+
+def _decode_lines(loaded, lines: list[str], hp) -> list[str]:
+    """The output line of each input (T2T's format: best decode, or beams tab-separated)."""
+    from t2t.decode import decoding
+
+    top_beams = hp.beam_size if hp.return_beams else 1
+    fn = loaded.decode_batch_fn(hp.beam_size, hp.alpha, top_beams, hp.extra_length)
+    batch_size = hp.batch_size if hp.batch_size > 0 else decoding.DEFAULT_DECODE_BATCH_SIZE
+    results = decoding.decode_lines(lines, fn, loaded.encode, batch_size, hp.max_input_size)
+    decode = loaded.encoders["targets"].decode
+    return [
+        decoding.format_beams(
+            beams, decode, hp.return_beams, hp.write_beam_scores, hp.skip_eos_postprocess
+        )
+        for beams in results
+    ]
+
+
+def _write(path: str, records: list[str], delimiter: str) -> None:
+    tmp = f"{path}.incomplete"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for record in records:
+            f.write(record + delimiter)
+    os.replace(tmp, path)
+
+
+def decode_from_file(loaded, hp, run: dict) -> None:
+    """Decodes --decode_from_file into --decode_to_file (or T2T's default name)."""
+    from t2t.decode import decoding
+    from t2t.errors import T2TError
+
+    path = os.path.expanduser(FLAGS.decode_from_file)
+    if not os.path.isfile(path):
+        raise T2TError(f"--decode_from_file={path} does not exist")
+    lines = decoding.read_inputs(path, hp.delimiter)
+    outputs = _decode_lines(loaded, lines, hp)
+    target = FLAGS.decode_to_file or decoding.default_output_filename(
+        path, run["model"], run["hparams_set"], run["problem"], hp.beam_size, hp.alpha
+    )
+    _write(target, outputs, hp.delimiter)
+    print(f"Decoded {len(lines)} lines into {target}", file=sys.stderr)
+
+
+def decode_interactive(loaded, hp) -> None:
+    """Reads lines from stdin and prints each decode (an empty input line is decoded too)."""
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Type an input and press Enter (Ctrl-D to quit).", file=sys.stderr)
+    for line in sys.stdin:
+        print(_decode_lines(loaded, [line.strip()], hp)[0], flush=True)
+
+
+def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
+    """Decodes the dev set: T2T's .decodes/.targets/.inputs files, accuracy and BLEU."""
+    from t2t.decode import decoding
+    from t2t.metrics.bleu import bleu_tokenize, compute_bleu
+
+    examples = loaded.problem.dataset("eval", data_dir=os.path.expanduser(run["data_dir"]))
+    inputs, targets = [], []
+    in_encoder = loaded.encoders.get("inputs")
+    for i, example in enumerate(examples):
+        if 0 <= hp.num_samples <= i:
+            break
+        targets.append(loaded.decode_ids(example["targets"]))
+        if in_encoder is not None and "inputs" in example:
+            inputs.append(in_encoder.decode(decoding.cut_at_eos(example["inputs"])))
+        else:
+            inputs.append("")
+    outputs = _decode_lines(loaded, inputs, hp)
+    base = FLAGS.decode_to_file or os.path.join(output_dir, "decode")
+    decodes = decoding.default_output_filename(
+        base, run["model"], run["hparams_set"], run["problem"], hp.beam_size, hp.alpha
+    )
+    stem = decodes[: -len("decodes")]
+    _write(decodes, outputs, hp.delimiter)
+    _write(stem + "targets", targets, hp.delimiter)
+    _write(stem + "inputs", inputs, hp.delimiter)
+    best = [line.split("\t")[0] for line in outputs]
+    exact = sum(o == t for o, t in zip(best, targets)) / max(1, len(targets))
+    bleu = compute_bleu([bleu_tokenize(t) for t in targets], [bleu_tokenize(o) for o in best])
+    print(f"Decoded {len(targets)} dev examples into {decodes} (+ .targets, .inputs)")
+    print(f"per-sequence accuracy: {100 * exact:.2f}%  BLEU (cased): {100 * bleu:.2f}")
+
+
+def main(argv: list[str]) -> int | None:
+    """Entry point of t2t-decoder."""
+    from t2t.compat.usr_dir import import_usr_dir
+    from t2t.decode import decoding
+    from t2t.errors import T2TError
+
+    if len(argv) > 1:
+        raise T2TError(f"unexpected arguments: {' '.join(argv[1:])}")
+    import_usr_dir(FLAGS.t2t_usr_dir)
+    if not FLAGS.output_dir:
+        raise T2TError("--output_dir (the training run's directory) must be given")
+    output_dir = os.path.expanduser(FLAGS.output_dir)
+    hp = decoding.decode_hparams(FLAGS.decode_hparams)
+    loaded = _load(output_dir)
+    if FLAGS.decode_interactive:
+        decode_interactive(loaded, hp)
+    elif FLAGS.decode_from_file:
+        decode_from_file(loaded, hp, loaded.run)
+    else:
+        decode_dev_set(loaded, hp, loaded.run, output_dir)
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point (`t2t-decoder`)."""
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,179 @@
+"""A trained run as an object applications call: `t2t.load(output_dir).decode([...])`.
+
+    m = t2t.load("~/t2t_train/ende")             # hparams, vocabulary, latest checkpoint
+    m.decode(["Hello world."], beam_size=4, alpha=0.6)          # -> ["Hallo Welt."]
+    m.decode(["Hello world."], return_beams=True)               # -> [[("Hallo Welt.", -0.3), ...]]
+
+`load` reads the run's `run.json` and `hparams.json` (so no names need repeating), the
+problem's vocabulary from the run's data_dir, and a checkpoint. t2t-decoder is built on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from t2t.decode import decoding
+from t2t.errors import T2TError
+
+log = logging.getLogger(__name__)
+
+
+class LoadedModel:
+    """A model with its problem, hparams and vocabulary, ready to decode text.
+
+    Attributes:
+        model: the nn.Module (eval mode).
+        hparams: the model hparams of the run.
+        problem: the Problem instance.
+        encoders: the problem's feature encoders ("inputs" when it has inputs, "targets").
+        checkpoint: the checkpoint prefix loaded.
+        run: the run.json record (problem, model, hparams_set, ...).
+    """
+
+    def __init__(self, experiment: Any, checkpoint: str, run: dict[str, Any]) -> None:
+        self.model = experiment.model.eval()
+        self.hparams = experiment.hparams
+        self.problem = experiment.problem
+        self.encoders = experiment.problem.feature_encoders(experiment.data_dir)
+        self.checkpoint = checkpoint
+        self.run = run
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def _input_encoder(self) -> Any:
+        return self.encoders["inputs" if self.problem.has_inputs else "targets"]
+
+    def encode(self, text: str) -> list[int]:
+        """The ids of `text` for the model's input (no EOS)."""
+        try:
+            return list(self._input_encoder().encode(text))
+        except KeyError as error:  # a token vocabulary without an OOV token
+            raise T2TError(f"cannot encode {text[:80]!r}: {error.args[0]}") from None
+
+    def decode_ids(self, ids: Sequence[int]) -> str:
+        """Target ids -> text (EOS and what follows it removed)."""
+        return self.encoders["targets"].decode(decoding.cut_at_eos(ids))
+
+    def decode_batch_fn(
+        self, beam_size: int, alpha: float, top_beams: int, extra_length: int
+    ) -> decoding.DecodeBatchFn:
+        """`inputs [B, S] -> per example [(ids, score), ...]` for decoding.decode_lines."""
+
+        def decode_batch(inputs: torch.Tensor) -> list[list[decoding.Beam]]:
+            inputs = inputs.to(self.device)
+            if not self.problem.has_inputs:
+                inputs = inputs[:, :-1]  # a prefix to continue: no EOS after it
+            result = self.model.infer({"inputs": inputs}, extra_length, beam_size, top_beams, alpha)
+            outputs, scores = result["outputs"].cpu(), result["scores"]
+            if outputs.dim() == 2:  # [B, L] -> [B, 1, L]
+                outputs = outputs[:, None]
+                scores = scores[:, None] if scores is not None else None
+            beams = []
+            for row in range(outputs.shape[0]):
+                beams.append(
+                    [
+                        (
+                            outputs[row, k].tolist(),
+                            float(scores[row, k]) if scores is not None else 0.0,
+                        )
+                        for k in range(outputs.shape[1])
+                    ]
+                )
+            return beams
+
+        return decode_batch
+
+    def decode(
+        self,
+        sentences: Sequence[str],
+        beam_size: int = 4,
+        alpha: float = 0.6,
+        return_beams: bool = False,
+        extra_length: int = 100,
+        batch_size: int = 32,
+        max_input_size: int = -1,
+    ) -> list[str] | list[list[tuple[str, float]]]:
+        """Decodes sentences (batched by length; results in input order).
+
+        Args:
+            sentences: input texts (for a problem without inputs: prefixes to continue).
+            beam_size: 1 for greedy decoding.
+            alpha: length penalty exponent ((5 + len) / 6) ** alpha.
+            return_beams: return all beams with their scores instead of the best text.
+            extra_length: decode up to input length + extra_length tokens.
+            batch_size: sentences per batch.
+            max_input_size: truncate inputs to this many ids (-1: no limit).
+
+        Returns:
+            One string per sentence, or per sentence a list of (text, score), best first.
+        """
+        top_beams = beam_size if return_beams else 1
+        fn = self.decode_batch_fn(beam_size, alpha, top_beams, extra_length)
+        results = decoding.decode_lines(
+            list(sentences), fn, self.encode, batch_size, max_input_size
+        )
+        if return_beams:
+            return [[(self.decode_ids(ids), score) for ids, score in beams] for beams in results]
+        return [self.decode_ids(beams[0][0]) for beams in results]
+
+
+def load(
+    output_dir: str,
+    checkpoint: str | None = None,
+    data_dir: str | None = None,
+    device: str | None = None,
+    hparams: str = "",
+) -> LoadedModel:
+    """Loads a t2t-trainer run for decoding.
+
+    Args:
+        output_dir: the run's --output_dir (with run.json, hparams.json, checkpoints).
+        checkpoint: a checkpoint prefix or .safetensors path (default: the latest).
+        data_dir: where the vocabulary is (default: the run's data_dir).
+        device: "cpu", "cuda", ... (default: CUDA when available).
+        hparams: extra hparams overrides.
+
+    Raises:
+        T2TError: not a run directory, no checkpoint, or the vocabulary is missing.
+    """
+    from t2t.train import run_files
+
+    output_dir = os.path.expanduser(output_dir)
+    run = run_files.read_run(output_dir)
+    run["hparams"] = ",".join(part for part in (run.get("hparams", ""), hparams) if part)
+    if data_dir:
+        run["data_dir"] = data_dir
+    return load_run(output_dir, run, checkpoint, device)
+
+
+def load_run(
+    output_dir: str, run: dict[str, Any], checkpoint: str | None, device: str | None
+) -> LoadedModel:
+    """Builds the model `run` describes (problem, model, hparams_set, hparams, data_dir),
+    merging output_dir's hparams.json, and loads `checkpoint` (default: the latest)."""
+    from t2t.train import checkpoints, experiment
+
+    exp = experiment.build_experiment(
+        run["problem"],
+        run["model"],
+        run["hparams_set"],
+        run.get("hparams", ""),
+        os.path.expanduser(run["data_dir"]),
+        output_dir,
+    )
+    prefix = checkpoint or checkpoints.latest_checkpoint(output_dir, need_state=False)
+    if prefix is None:
+        raise T2TError(f"no checkpoint in {output_dir}: train first, or pass a checkpoint")
+    checkpoints.load_weights(exp.model, prefix)
+    if not device:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    exp.model.to(device)
+    log.info("loaded %s (%s, %s, %s)", prefix, run["model"], run["hparams_set"], run["problem"])
+    return LoadedModel(exp, prefix, run)

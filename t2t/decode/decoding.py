@@ -1,0 +1,168 @@
+"""Decoding text files and lists of sentences with a trained model, as t2t-decoder does.
+
+The model side is one function, `decode_batch(inputs [B, S]) -> per example, a list of
+(ids, score) beams`, so this module is independent of the model family. What is kept
+from T2T: decode hparams and their defaults, the default output file name, inputs sorted
+by decreasing length for speed and written back in input order, the `return_beams` /
+`write_beam_scores` line format, and EOS cut-off of the outputs.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+import torch
+
+from t2t.hparams import HParams
+
+log = logging.getLogger(__name__)
+
+EOS_ID = 1
+DEFAULT_DECODE_BATCH_SIZE = 32
+
+Beam = tuple[list[int], float]
+DecodeBatchFn = Callable[[torch.Tensor], list[list[Beam]]]
+
+
+def decode_hparams(overrides: str = "") -> HParams:
+    """T2T's decode hparams with their defaults, then `overrides` ("beam_size=4,alpha=0.6")."""
+    hparams = HParams(
+        save_images=False,
+        log_results=True,
+        extra_length=100,
+        min_length_ratio=0.0,
+        batch_size=0,
+        beam_size=4,
+        alpha=0.6,
+        eos_penalty=0.0,
+        block_size=0,
+        guess_and_check_top_k=0,
+        guess_and_check_epsilon=-1,
+        insertion_parallel=False,
+        return_beams=False,
+        write_beam_scores=False,
+        max_input_size=-1,
+        identity_output=False,
+        num_samples=-1,
+        delimiter="\n",
+        decode_to_file="",
+        decode_reference="",
+        decode_in_memory=False,
+        decode_timeout_mins=240,
+        summaries_log_dir="decode",
+        shards=1,
+        shard_id=0,
+        shards_start_offset=0,
+        shard_google_format=False,
+        num_decodes=1,
+        force_decode_length=False,
+        display_decoded_images=False,
+        multiproblem_task_id=-1,
+        frames_per_second=10,
+        skip_eos_postprocess=False,
+        border_percent=2,
+        max_display_outputs=10,
+        max_display_decodes=5,
+        vgg_ckpt_path="",
+        mlperf_decode_step=0.0,
+        mlperf_threshold=25.0,
+        mlperf_success=False,
+        export_extra_infer_outputs="",
+    )
+    return hparams.parse(overrides)
+
+
+def default_output_filename(
+    decode_from_file: str, model: str, hparams_set: str, problem: str, beam_size: int, alpha: float
+) -> str:
+    """T2T's name for decodes: `<file>.<model>.<hparams_set>.<problem>.beam4.alpha0.6.decodes`."""
+    suffix = f"beam{beam_size}.alpha{alpha}.decodes"
+    if decode_from_file.endswith(suffix):
+        return decode_from_file
+    return f"{decode_from_file}.{model}.{hparams_set}.{problem}.{suffix}"
+
+
+def read_inputs(path: str, delimiter: str = "\n") -> list[str]:
+    """The records of a file split on `delimiter`, stripped; a trailing empty one dropped."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        records = [record.strip() for record in f.read().split(delimiter)]
+    if records and not records[-1]:
+        records.pop()
+    return records
+
+
+def length_sorted_order(lines: Sequence[str]) -> list[int]:
+    """Indices of `lines` by decreasing token count (stable), as T2T batches them."""
+    return sorted(range(len(lines)), key=lambda i: -len(lines[i].split()))
+
+
+def cut_at_eos(ids: Sequence[int]) -> list[int]:
+    """The ids before the first EOS."""
+    ids = list(ids)
+    return ids[: ids.index(EOS_ID)] if EOS_ID in ids else ids
+
+
+def encode_batch(
+    lines: Sequence[str], encode: Callable[[str], list[int]], max_input_size: int = -1
+) -> torch.Tensor:
+    """Encodes lines, truncates to max_input_size-1 ids, appends EOS and pads with 0.
+
+    Returns:
+        LongTensor[B, S].
+    """
+    encoded = []
+    for line in lines:
+        ids = list(encode(line))
+        if max_input_size > 0:
+            ids = ids[: max_input_size - 1]
+        encoded.append(ids + [EOS_ID])
+    width = max(len(ids) for ids in encoded)
+    batch = torch.zeros(len(encoded), width, dtype=torch.long)
+    for row, ids in enumerate(encoded):
+        batch[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    return batch
+
+
+def format_beams(
+    beams: list[Beam],
+    decode: Callable[[list[int]], str],
+    return_beams: bool,
+    write_beam_scores: bool,
+    skip_eos_postprocess: bool = False,
+) -> str:
+    """One output line: the best decode, or all beams tab-separated (with scores if asked)."""
+    texts = []
+    for ids, score in beams if return_beams else beams[:1]:
+        text = decode(list(ids) if skip_eos_postprocess else cut_at_eos(ids))
+        if return_beams and write_beam_scores:
+            text += f"\t{score:.2f}"
+        texts.append(text)
+    return "\t".join(texts)
+
+
+def decode_lines(
+    lines: Sequence[str],
+    decode_batch: DecodeBatchFn,
+    encode: Callable[[str], list[int]],
+    batch_size: int = DEFAULT_DECODE_BATCH_SIZE,
+    max_input_size: int = -1,
+) -> list[list[Beam]]:
+    """Decodes `lines` in length-sorted batches; returns the beams in input order."""
+    order = length_sorted_order(lines)
+    results: list[list[Beam]] = [[] for _ in lines]
+    start_time, num_tokens = time.time(), 0
+    for start in range(0, len(order), batch_size):
+        indices = order[start : start + batch_size]
+        inputs = encode_batch([lines[i] for i in indices], encode, max_input_size)
+        for index, beams in zip(indices, decode_batch(inputs)):
+            results[index] = beams
+            num_tokens += len(cut_at_eos(beams[0][0]))
+    elapsed = max(time.time() - start_time, 1e-9)
+    log.info(
+        "Decoded %d lines in %.2f s (%.1f lines/s, %.1f output tokens/s)",
+        len(lines),
+        elapsed,
+        len(lines) / elapsed,
+        num_tokens / elapsed,
+    )
+    return results

@@ -1,0 +1,144 @@
+"""Decoding a trained run: the t2t.load API and the t2t-decoder / t2t-bleu commands.
+
+One tiny run (a T2T-style user problem, a 16-wide Transformer, 8 steps) is trained once
+for the module through the real commands: datagen -> trainer -> decoder -> bleu.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import t2t
+
+USR_DIR = os.path.join(os.path.dirname(__file__), "..", "problems", "fixtures", "problems_usr_dir")
+TINY = "hidden_size=16,filter_size=32,num_heads=2,batch_size=64,learning_rate_warmup_steps=4"
+
+
+def command(module: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    out = subprocess.run(
+        [sys.executable, "-m", f"t2t.bin.{module}", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        input=stdin,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("decode")
+    command(
+        "t2t_datagen", f"--t2t_usr_dir={USR_DIR}", "--problem=my_tiny_translate",
+        f"--data_dir={tmp / 'data'}", f"--tmp_dir={tmp / 'tmp'}",
+    )  # fmt: skip
+    command(
+        "t2t_trainer", f"--t2t_usr_dir={USR_DIR}", "--problem=my_tiny_translate",
+        "--model=transformer", "--hparams_set=transformer_tiny", f"--hparams={TINY}",
+        f"--data_dir={tmp / 'data'}", f"--output_dir={tmp / 'train'}", "--train_steps=8",
+        "--local_eval_frequency=8", "--eval_steps=1", "--random_seed=3", "--noprogress_bar",
+    )  # fmt: skip
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def loaded(run_dir):
+    from t2t.compat.usr_dir import import_usr_dir
+
+    import_usr_dir(USR_DIR)
+    return t2t.load(str(run_dir / "train"), device="cpu")
+
+
+SENTENCES = [
+    "alpha beta gamma delta epsilon",
+    "",
+    "zeta",
+    "eta theta alpha beta",
+    "ünïcödé ⚠ 😀 \x07 mixed Ελληνικά 中文",
+    "alpha " * 300,
+]
+
+
+def test_batch_equals_one_by_one_in_input_order(loaded):
+    together = loaded.decode(SENTENCES, beam_size=2, extra_length=6, batch_size=4)
+    alone = [loaded.decode([s], beam_size=2, extra_length=6)[0] for s in SENTENCES]
+    assert together == alone
+    assert len(together) == len(SENTENCES) and all(isinstance(t, str) for t in together)
+
+
+def test_greedy_equals_beam_of_one(loaded):
+    greedy = loaded.decode(SENTENCES[:4], beam_size=1, extra_length=6)
+    assert greedy == loaded.decode(SENTENCES[:4], beam_size=1, alpha=0.0, extra_length=6)
+
+
+def test_return_beams_gives_sorted_scores(loaded):
+    beams = loaded.decode(SENTENCES[:2], beam_size=3, return_beams=True, extra_length=6)
+    for per_sentence in beams:
+        assert len(per_sentence) == 3
+        scores = [score for _, score in per_sentence]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_max_input_size_truncates(loaded):
+    long = "alpha beta " * 200
+    capped = loaded.decode([long], beam_size=1, extra_length=4, max_input_size=10)
+    assert capped == loaded.decode([long[: len("alpha beta ") * 20]], beam_size=1,
+                                   extra_length=4, max_input_size=10)  # fmt: skip
+
+
+def test_decoder_file_default_name_and_bleu(run_dir):
+    source = run_dir / "source.txt"
+    source.write_text("\n".join(SENTENCES[:4]) + "\n", encoding="utf-8")
+    common = [f"--t2t_usr_dir={USR_DIR}", f"--output_dir={run_dir / 'train'}"]
+    command("t2t_decoder", *common, f"--decode_from_file={source}",
+            "--decode_hparams=beam_size=2,alpha=0.6,extra_length=5")  # fmt: skip
+    expected = f"{source}.transformer.transformer_tiny.my_tiny_translate.beam2.alpha0.6.decodes"
+    lines = open(expected, encoding="utf-8").read().split("\n")
+    assert len(lines) == 5 and lines[-1] == ""
+    bleu = command("t2t_bleu", f"--translation={expected}", f"--reference={source}")
+    assert "BLEU_uncased = " in bleu.stdout and "BLEU_cased = " in bleu.stdout
+
+
+def test_decoder_beams_with_scores(run_dir):
+    source = run_dir / "two.txt"
+    source.write_text("alpha beta\nzeta\n", encoding="utf-8")
+    out = run_dir / "two.decodes"
+    command("t2t_decoder", f"--t2t_usr_dir={USR_DIR}", f"--output_dir={run_dir / 'train'}",
+            f"--decode_from_file={source}", f"--decode_to_file={out}",
+            "--decode_hparams=beam_size=2,return_beams=True,write_beam_scores=True,"
+            "extra_length=4")  # fmt: skip
+    for line in out.read_text(encoding="utf-8").splitlines():
+        fields = line.split("\t")
+        assert len(fields) == 4  # two beams, each text + score
+        float(fields[1]), float(fields[3])
+
+
+def test_decoder_dev_set_writes_three_files(run_dir):
+    out = command("t2t_decoder", f"--t2t_usr_dir={USR_DIR}",
+                  f"--output_dir={run_dir / 'train'}",
+                  "--decode_hparams=beam_size=1,extra_length=4,num_samples=5")  # fmt: skip
+    stem = (
+        run_dir / "train" / "decode.transformer.transformer_tiny.my_tiny_translate.beam1.alpha0.6"
+    )
+    for suffix in ("decodes", "targets", "inputs"):
+        assert len(open(f"{stem}.{suffix}", encoding="utf-8").read().split("\n")) == 6
+    assert "per-sequence accuracy:" in out.stdout
+
+
+def test_decoder_interactive_reads_stdin(run_dir):
+    out = command("t2t_decoder", f"--t2t_usr_dir={USR_DIR}", f"--output_dir={run_dir / 'train'}",
+                  "--decode_interactive", "--decode_hparams=beam_size=1,extra_length=3",
+                  stdin="alpha beta\n\nzeta\n")  # fmt: skip
+    assert len(out.stdout.splitlines()) == 3
+
+
+def test_decoder_errors_are_one_line(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "t2t.bin.t2t_decoder", f"--output_dir={tmp_path}"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "run.json" in out.stderr.strip().splitlines()[-1]
