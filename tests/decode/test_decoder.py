@@ -142,3 +142,24 @@ def test_decoder_errors_are_one_line(tmp_path):
     )  # fmt: skip
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert "run.json" in out.stderr.strip().splitlines()[-1]
+
+
+def test_translate_all_then_bleu_over_the_directory(run_dir):
+    source = run_dir / "ta_source.txt"
+    source.write_text("alpha beta\nzeta eta\n", encoding="utf-8")
+    translations = run_dir / "translations"
+    args = [
+        f"--t2t_usr_dir={USR_DIR}",
+        f"--model_dir={run_dir / 'train'}",
+        f"--source={source}",
+        f"--translations_dir={translations}",
+        "--beam_size=2",
+    ]
+    out = command("t2t_translate_all", *args)  # fmt: skip
+    assert (translations / "my_tiny_translate-8").exists()
+    assert len((translations / "my_tiny_translate-8").read_text().splitlines()) == 2
+    again = command("t2t_translate_all", *args)  # a re-run skips what exists
+    assert "Translated" in out.stdout and "Translated" not in again.stdout
+    bleu = command("t2t_bleu", f"--translations_dir={translations}", f"--reference={source}",
+                   f"--event_dir={run_dir / 'events'}")  # fmt: skip
+    assert "my_tiny_translate-8" in bleu.stdout + bleu.stderr
