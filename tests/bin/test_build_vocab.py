@@ -65,6 +65,8 @@ def test_corpus_max_lines(tmp_path: pathlib.Path) -> None:
         ([], "exactly one of --target_size and --min_count"),
         (["--target_size=10", "--min_count=2"], "exactly one of"),
         (["--target_size=0"], "must be positive"),
+        (["--min_count=1", "--vocab_filepath=/no/such/dir/v"], "cannot write /no/such/dir/v"),
+        (["--target_size=10", "unexpected"], "unexpected arguments: unexpected"),
     ],
 )
 def test_user_errors_are_one_line(tmp_path: pathlib.Path, args: list[str], message: str) -> None:
@@ -83,3 +85,14 @@ def test_invalid_utf8_names_the_line(tmp_path: pathlib.Path) -> None:
     corpus.write_bytes(b"good line\nbad \xff line\n")
     with pytest.raises(DataError, match="line 2"):
         build_vocab.build_vocab(str(corpus), str(tmp_path / "v"), target_size=10)
+
+
+def test_empty_corpus_is_a_one_line_error(tmp_path: pathlib.Path) -> None:
+    corpus = tmp_path / "blank.txt"
+    corpus.write_text("\n  \n\n")
+    out = run_cli(
+        f"--corpus_filepattern={corpus}", f"--vocab_filepath={tmp_path / 'v'}", "--min_count=1"
+    )
+    assert out.returncode == 2 and "has no text" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "v").exists()
