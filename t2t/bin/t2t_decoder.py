@@ -114,10 +114,27 @@ def decode_from_file(loaded, hp, run: dict) -> None:
 def decode_interactive(loaded, hp) -> None:
     """Reads lines from stdin and prints each decode (an empty input line is decoded too)."""
     interactive = sys.stdin.isatty()
+    if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 become U+FFFD
+        sys.stdin.reconfigure(encoding="utf-8", errors="replace")
     if interactive:
         print("Type an input and press Enter (Ctrl-D to quit).", file=sys.stderr)
     for line in sys.stdin:
         print(_decode_lines(loaded, [line.strip()], hp)[0], flush=True)
+
+
+def _rows_per_beam(
+    lines: list[str], inputs: list[str], targets: list[str], with_scores: bool
+) -> tuple[list[str], list[str], list[str]]:
+    """Splits tab-joined beam lines into one row per beam (input and target repeated)."""
+    width = 2 if with_scores else 1
+    outputs, row_inputs, row_targets = [], [], []
+    for line, source, target in zip(lines, inputs, targets):
+        fields = line.split("\t")
+        for start in range(0, len(fields), width):
+            outputs.append("\t".join(fields[start : start + width]))
+            row_inputs.append(source)
+            row_targets.append(target)
+    return outputs, row_inputs, row_targets
 
 
 def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
@@ -137,15 +154,18 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
         else:
             inputs.append("")
     outputs = _decode_lines(loaded, inputs, hp)
+    best = [line.split("\t")[0] for line in outputs]
+    rows = (outputs, inputs, targets)
+    if hp.return_beams:  # T2T writes each beam on its own row, beside its input and target
+        rows = _rows_per_beam(outputs, inputs, targets, hp.write_beam_scores)
     base = FLAGS.decode_to_file or os.path.join(output_dir, "decode")
     decodes = decoding.default_output_filename(
         base, run["model"], run["hparams_set"], run["problem"], hp.beam_size, hp.alpha
     )
-    stem = decodes[: -len("decodes")]
-    _write(decodes, outputs, hp.delimiter)
-    _write(stem + "targets", targets, hp.delimiter)
-    _write(stem + "inputs", inputs, hp.delimiter)
-    best = [line.split("\t")[0] for line in outputs]
+    stem = decodes.rsplit(".", 1)[0]  # T2T replaces the last dot-part of the name
+    _write(decodes, rows[0], hp.delimiter)
+    _write(stem + ".targets", rows[2], hp.delimiter)
+    _write(stem + ".inputs", rows[1], hp.delimiter)
     exact = sum(o == t for o, t in zip(best, targets)) / max(1, len(targets))
     bleu = compute_bleu([bleu_tokenize(t) for t in targets], [bleu_tokenize(o) for o in best])
     print(f"Decoded {len(targets)} dev examples into {decodes} (+ .targets, .inputs)")

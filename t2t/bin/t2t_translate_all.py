@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 
 from absl import flags
 
@@ -56,6 +57,14 @@ def _run_record(model_dir: str) -> dict:
     return run
 
 
+def _copy_flags_txt(model_dir: str, translations_dir: str, problem: str) -> None:
+    """Copies the run's flags.txt (if any) to `<problem>-flags.txt` once, as T2T does."""
+    source = os.path.join(model_dir, "flags.txt")
+    target = os.path.join(translations_dir, f"{problem}-flags.txt")
+    if os.path.exists(source) and not os.path.exists(target):
+        shutil.copy2(source, target)  # copy2 keeps the mtime, as T2T's copy did
+
+
 def main(argv: list[str]) -> int | None:
     """Entry point of t2t-translate-all."""
     from t2t.compat.usr_dir import import_usr_dir
@@ -77,6 +86,7 @@ def main(argv: list[str]) -> int | None:
     run = _run_record(model_dir)
     translations_dir = os.path.expanduser(FLAGS.translations_dir)
     os.makedirs(translations_dir, exist_ok=True)
+    _copy_flags_txt(model_dir, translations_dir, run["problem"])
     lines = decoding.read_inputs(source)
     loaded = None
     for stepfile in stepfiles_iterator(

@@ -67,9 +67,12 @@ class LoadedModel:
         """`inputs [B, S] -> per example [(ids, score), ...]` for decoding.decode_lines."""
 
         def decode_batch(inputs: torch.Tensor) -> list[list[decoding.Beam]]:
-            inputs = inputs.to(self.device)
             if not self.problem.has_inputs:
-                inputs = inputs[:, :-1]  # a prefix to continue: no EOS after it
+                return self._continue_prefixes(inputs, decode_rows)
+            return decode_rows(inputs)
+
+        def decode_rows(inputs: torch.Tensor) -> list[list[decoding.Beam]]:
+            inputs = inputs.to(self.device)
             result = self.model.infer({"inputs": inputs}, extra_length, beam_size, top_beams, alpha)
             outputs, scores = result["outputs"].cpu(), result["scores"]
             if outputs.dim() == 2:  # [B, L] -> [B, 1, L]
@@ -89,6 +92,25 @@ class LoadedModel:
             return beams
 
         return decode_batch
+
+    @staticmethod
+    def _continue_prefixes(
+        inputs: torch.Tensor, decode_rows: decoding.DecodeBatchFn
+    ) -> list[list[decoding.Beam]]:
+        """Decodes language-model prefixes, rows of one prefix length at a time.
+
+        The model forces every prefix position, padding included, so a padded shorter prefix
+        would be continued after its padding (T2T batches them so; its LM decodes then
+        depend on the batch). Grouping by length keeps a line's decode independent of the
+        others. Each row of `inputs` [B, S] is ids + EOS + padding; the EOS is dropped.
+        """
+        lengths = (inputs == decoding.EOS_ID).int().argmax(dim=1).tolist()  # [B]
+        results: list[list[decoding.Beam]] = [[] for _ in lengths]
+        for length in sorted(set(lengths), reverse=True):
+            rows = [row for row, n in enumerate(lengths) if n == length]
+            for row, beams in zip(rows, decode_rows(inputs[rows, :length])):  # [b, length]
+                results[row] = beams
+        return results
 
     def decode(
         self,

@@ -77,7 +77,7 @@ def default_output_filename(
 ) -> str:
     """T2T's name for decodes: `<file>.<model>.<hparams_set>.<problem>.beam4.alpha0.6.decodes`."""
     suffix = f"beam{beam_size}.alpha{alpha}.decodes"
-    if decode_from_file.endswith(suffix):
+    if suffix in decode_from_file:  # T2T checks containment, not the end of the name
         return decode_from_file
     return f"{decode_from_file}.{model}.{hparams_set}.{problem}.{suffix}"
 

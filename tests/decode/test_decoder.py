@@ -129,10 +129,15 @@ def test_decoder_dev_set_writes_three_files(run_dir):
 
 
 def test_decoder_interactive_reads_stdin(run_dir):
-    out = command("t2t_decoder", f"--t2t_usr_dir={USR_DIR}", f"--output_dir={run_dir / 'train'}",
-                  "--decode_interactive", "--decode_hparams=beam_size=1,extra_length=3",
-                  stdin="alpha beta\n\nzeta\n")  # fmt: skip
-    assert len(out.stdout.splitlines()) == 3
+    out = subprocess.run(
+        [sys.executable, "-m", "t2t.bin.t2t_decoder", f"--t2t_usr_dir={USR_DIR}",
+         f"--output_dir={run_dir / 'train'}", "--decode_interactive",
+         "--decode_hparams=beam_size=1,extra_length=3"],
+        input=b"alpha beta\n\nzeta\n" + b"\xff\xfe bad bytes\n",
+        capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert len(out.stdout.decode().splitlines()) == 4
 
 
 def test_decoder_errors_are_one_line(tmp_path):
@@ -148,6 +153,7 @@ def test_translate_all_then_bleu_over_the_directory(run_dir):
     source = run_dir / "ta_source.txt"
     source.write_text("alpha beta\nzeta eta\n", encoding="utf-8")
     translations = run_dir / "translations"
+    (run_dir / "train" / "flags.txt").write_text("--problem=my_tiny_translate\n")
     args = [
         f"--t2t_usr_dir={USR_DIR}",
         f"--model_dir={run_dir / 'train'}",
@@ -157,6 +163,9 @@ def test_translate_all_then_bleu_over_the_directory(run_dir):
     ]
     out = command("t2t_translate_all", *args)  # fmt: skip
     assert (translations / "my_tiny_translate-8").exists()
+    assert (
+        translations / "my_tiny_translate-flags.txt"
+    ).read_text() == "--problem=my_tiny_translate\n"
     assert len((translations / "my_tiny_translate-8").read_text().splitlines()) == 2
     again = command("t2t_translate_all", *args)  # a re-run skips what exists
     assert "Translated" in out.stdout and "Translated" not in again.stdout
