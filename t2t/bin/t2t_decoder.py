@@ -37,6 +37,15 @@ _define("string", "output_dir", "", "The training run's directory (run.json, che
 _define("string", "checkpoint_path", None, "Decode with this checkpoint instead of the latest.")
 _define("bool", "decode_interactive", False, "Read inputs from stdin, one per line.")
 _define("string", "device", "", "cpu, cuda or cuda:N (default: CUDA when available).")
+_define("integer", "random_seed", None, "Seed for Python, NumPy and torch (for sampling).")
+_define(
+    "bool", "keep_timestamp", False,
+    "With --decode_from_file and --checkpoint_path: give the decodes the checkpoint's mtime.",
+)  # fmt: skip
+_define(
+    "string", "score_file", "",
+    "Score the lines 'input<TAB>target' (or 'target') of this file into --decode_to_file.",
+)  # fmt: skip
 
 
 def _overridden_run(output_dir: str):
@@ -109,6 +118,47 @@ def decode_from_file(loaded, hp, run: dict) -> None:
     )
     _write(target, outputs, hp.delimiter)
     print(f"Decoded {len(lines)} lines into {target}", file=sys.stderr)
+    if FLAGS.keep_timestamp and FLAGS.checkpoint_path:
+        _copy_mtime(loaded.checkpoint, target)
+    if FLAGS.decode_reference:
+        from t2t.metrics.bleu import bleu_wrapper
+
+        reference = os.path.expanduser(FLAGS.decode_reference)
+        for name, cased in (("BLEU_uncased", False), ("BLEU_cased", True)):
+            print(f"{name} = {100 * bleu_wrapper(reference, target, cased):6.2f}")
+
+
+def _copy_mtime(checkpoint: str, path: str) -> None:
+    """Sets path's mtime to the checkpoint's (its weights file; T2T used the .index file)."""
+    from t2t.train import checkpoints
+
+    weights = checkpoint if os.path.exists(checkpoint) else checkpoint + checkpoints.WEIGHTS_SUFFIX
+    if os.path.exists(weights):
+        mtime = os.path.getmtime(weights)
+        os.utime(path, (mtime, mtime))
+
+
+def score_file(loaded) -> None:
+    """Writes the score ("%.6f") of each 'input<TAB>target' line of --score_file, as T2T."""
+    from t2t.errors import T2TError
+
+    if not FLAGS.decode_to_file:
+        raise T2TError("to score a file, give --decode_to_file for the scores")
+    path = os.path.expanduser(FLAGS.score_file)
+    if not os.path.isfile(path):
+        raise T2TError(f"--score_file={path} does not exist")
+    pairs = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, 1):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) > 2:
+                raise T2TError(f"{path}:{number}: each line must have at most one tab")
+            if len(fields) == 1 and loaded.problem.has_inputs:
+                raise T2TError(f"{path}:{number}: {loaded.run['problem']} needs 'input<TAB>target'")
+            pairs.append(("", fields[0]) if len(fields) == 1 else (fields[0], fields[1]))
+    scores = loaded.score(pairs)
+    _write(os.path.expanduser(FLAGS.decode_to_file), [f"{x:.6f}" for x in scores], "\n")
+    print(f"Scored {len(pairs)} lines into {FLAGS.decode_to_file}", file=sys.stderr)
 
 
 def decode_interactive(loaded, hp) -> None:
@@ -185,8 +235,13 @@ def main(argv: list[str]) -> int | None:
         raise T2TError("--output_dir (the training run's directory) must be given")
     output_dir = os.path.expanduser(FLAGS.output_dir)
     hp = decoding.decode_hparams(FLAGS.decode_hparams)
+    from t2t.train.trainer import seed_everything
+
+    seed_everything(FLAGS.random_seed)
     loaded = _load(output_dir)
-    if FLAGS.decode_interactive:
+    if FLAGS.score_file:
+        score_file(loaded)
+    elif FLAGS.decode_interactive:
         decode_interactive(loaded, hp)
     elif FLAGS.decode_from_file:
         decode_from_file(loaded, hp, loaded.run)

@@ -145,6 +145,35 @@ class LoadedModel:
             return [[(self.decode_ids(ids), score) for ids, score in beams] for beams in results]
         return [self.decode_ids(beams[0][0]) for beams in results]
 
+    @torch.no_grad()
+    def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """Per pair, the model's mean token cross-entropy (nats) of the target given the input.
+
+        As T2T's `t2t-decoder --score_file`: input and target each get EOS, the model runs
+        in eval mode (no dropout, no label smoothing) one pair at a time, and the score is
+        losses["training"] (EOS counted; times the problem's loss_multiplier, as in T2T).
+
+        Args:
+            pairs: (input, target) texts; the input is ignored for a problem without inputs.
+
+        Returns:
+            One score per pair (lower is more likely).
+        """
+        scores = []
+        for source, target in pairs:
+            targets = decoding.encode_batch([target], self._target_encode)  # [1, T]
+            features = {"targets": targets.to(self.device)}
+            if self.problem.has_inputs:
+                features["inputs"] = decoding.encode_batch([source], self.encode).to(self.device)
+            scores.append(float(self.model(features)[1]["training"]))
+        return scores
+
+    def _target_encode(self, text: str) -> list[int]:
+        try:
+            return list(self.encoders["targets"].encode(text))
+        except KeyError as error:
+            raise T2TError(f"cannot encode {text[:80]!r}: {error.args[0]}") from None
+
 
 def load(
     output_dir: str,

@@ -106,14 +106,31 @@ def test_decoder_beams_with_scores(run_dir):
     source = run_dir / "two.txt"
     source.write_text("alpha beta\nzeta\n", encoding="utf-8")
     out = run_dir / "two.decodes"
-    command("t2t_decoder", f"--t2t_usr_dir={USR_DIR}", f"--output_dir={run_dir / 'train'}",
+    checkpoint = run_dir / "train" / "model.ckpt-8"
+    printed = command("t2t_decoder", f"--t2t_usr_dir={USR_DIR}",
+            f"--output_dir={run_dir / 'train'}", f"--checkpoint_path={checkpoint}",
+            "--keep_timestamp", f"--decode_reference={source}",
             f"--decode_from_file={source}", f"--decode_to_file={out}",
             "--decode_hparams=beam_size=2,return_beams=True,write_beam_scores=True,"
             "extra_length=4")  # fmt: skip
+    assert "BLEU_uncased = " in printed.stdout and "BLEU_cased = " in printed.stdout
+    assert os.path.getmtime(out) == os.path.getmtime(f"{checkpoint}.safetensors")
     for line in out.read_text(encoding="utf-8").splitlines():
         fields = line.split("\t")
         assert len(fields) == 4  # two beams, each text + score
         float(fields[1]), float(fields[3])
+
+
+def test_score_matches_the_cli_score_file(run_dir, loaded):
+    pairs = [("alpha beta", "beta alpha"), ("", ""), ("zeta ünï", "zeta")]
+    source = run_dir / "pairs.tsv"
+    source.write_text("".join(f"{a}\t{b}\n" for a, b in pairs), encoding="utf-8")
+    out = run_dir / "pairs.scores"
+    command("t2t_decoder", f"--t2t_usr_dir={USR_DIR}", f"--output_dir={run_dir / 'train'}",
+            f"--score_file={source}", f"--decode_to_file={out}")  # fmt: skip
+    expected = [f"{x:.6f}" for x in loaded.score(pairs)]
+    assert out.read_text().splitlines() == expected
+    assert all(float(x) > 0 for x in expected)
 
 
 def test_decoder_dev_set_writes_three_files(run_dir):

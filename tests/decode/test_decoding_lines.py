@@ -99,3 +99,19 @@ def test_language_model_prefixes_batch_equals_alone(char_lm, beam_size):
     together = char_lm.decode(prefixes, beam_size=beam_size, extra_length=4, batch_size=8)
     alone = [char_lm.decode([p], beam_size=beam_size, extra_length=4)[0] for p in prefixes]
     assert together == alone
+
+
+def test_score_is_the_mean_target_cross_entropy(char_lm):
+    from t2t.decode import decoding as dec
+
+    scores = char_lm.score([("", "abc"), ("ignored", "hello world")])
+    for (_, text), score in zip([("", "abc"), ("", "hello world")], scores):
+        targets = dec.encode_batch([text], char_lm._target_encode)  # [1, T], EOS included
+        with torch.no_grad():
+            logits, _ = char_lm.model({"targets": targets})  # [1, T, V]
+        logp = torch.log_softmax(logits.float(), -1).gather(-1, targets[..., None])  # [1, T, 1]
+        # T2T's score is losses["training"]: it includes the loss_multiplier, 2 for
+        # character-level problems.
+        assert char_lm.model.problem_hparams.loss_multiplier == 2.0
+        assert score == pytest.approx(2.0 * float(-logp.mean()), rel=1e-5)
+        assert targets.shape[1] == len(text) + 1
