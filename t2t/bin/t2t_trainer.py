@@ -157,6 +157,19 @@ def main(argv: list[str]) -> int | None:
     return _train(FLAGS.problem, os.path.expanduser(FLAGS.data_dir))
 
 
+def _maybe_warm_start(model, output_dir: str) -> None:
+    """--warm_start_from: initial weights from another checkpoint (not when resuming)."""
+    from t2t.train import checkpoints
+
+    if not FLAGS.warm_start_from or checkpoints.latest_checkpoint(output_dir):
+        return
+    path = os.path.expanduser(FLAGS.warm_start_from)
+    if os.path.isdir(path):
+        path = checkpoints.latest_checkpoint(path, need_state=False) or path
+    checkpoints.load_weights(model, path, strict=False)
+    log.info("warm-started from %s", path)
+
+
 def _train(problem_name: str, data_dir: str) -> int:
     from t2t.train import distributed, experiment, trainer
 
@@ -177,6 +190,7 @@ def _train(problem_name: str, data_dir: str) -> int:
     exp = experiment.build_experiment(
         problem_name, FLAGS.model, FLAGS.hparams_set, FLAGS.hparams, data_dir, options.output_dir
     )
+    _maybe_warm_start(exp.model, options.output_dir)
     log.info("trainable parameters: %s", f"{exp.num_parameters:,}")
     print(f"{FLAGS.model} ({FLAGS.hparams_set}): {exp.num_parameters:,} trainable parameters",
           flush=True)  # fmt: skip

@@ -134,3 +134,14 @@ def test_torchrun_two_processes(trained, tmp_path):
     assert [r["step"] for r in records if "split" not in r] == [2, 4]
     assert [r["step"] for r in records if r.get("split") == "eval"] == [2, 4]
     assert (tmp_path / "train" / "model.ckpt-4.safetensors").exists()
+
+
+def test_warm_start_from_another_run(trained, tmp_path):
+    data_dir = trained[0] / "data"
+    out = trainer(
+        *common(tmp_path, f"--hparams={TINY}", "--train_steps=1", "--local_eval_frequency=1",
+                "--eval_steps=1", f"--warm_start_from={trained[0] / 'train'}"),
+        f"--data_dir={data_dir}",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "warm-started from" in out.stderr and "model.ckpt-" in out.stderr
