@@ -115,3 +115,26 @@ def test_score_is_the_mean_target_cross_entropy(char_lm):
         assert char_lm.model.problem_hparams.loss_multiplier == 2.0
         assert score == pytest.approx(2.0 * float(-logp.mean()), rel=1e-5)
         assert targets.shape[1] == len(text) + 1
+
+
+def test_names_and_order_match_the_original(tmp_path):
+    """Golden values from T2T 1.15.7 (/tmp/t2t-original/bin/python): with absl flags
+    --model=transformer --hparams_set=transformer_tiny, `decoding._decode_filename(base,
+    problem, decode_hparams(...))`, and `decoding._get_sorted_inputs(path)` on this file."""
+    name = decoding.default_output_filename
+    assert name("dev.en", "transformer", "transformer_tiny", "my_problem", 2, 1.0) == (
+        "dev.en.transformer.transformer_tiny.my_problem.beam2.alpha1.0.decodes"
+    )
+    kept = "x.beam2.alpha1.0.decodes.old"
+    assert name(kept, "transformer", "transformer_tiny", "my_problem", 2, 1.0) == kept
+    hp = decoding.decode_hparams("")
+    assert name("dev.en", "transformer", "transformer_tiny", "p", hp.beam_size, hp.alpha) == (
+        "dev.en.transformer.transformer_tiny.p.beam4.alpha0.6.decodes"
+    )
+    path = tmp_path / "in.txt"
+    path.write_text("c d\n a b c \n\nx\ny z w\nq r\n\n", encoding="utf-8")
+    lines = decoding.read_inputs(str(path))
+    order = decoding.length_sorted_order(lines)
+    assert [lines[i] for i in order] == ["a b c", "y z w", "c d", "q r", "x", "", ""]
+    position = {index: rank for rank, index in enumerate(order)}  # T2T's sorted_keys
+    assert sorted(position.items()) == [(0, 2), (1, 0), (2, 5), (3, 4), (4, 1), (5, 3), (6, 6)]
