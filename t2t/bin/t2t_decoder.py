@@ -111,7 +111,10 @@ def decode_from_file(loaded, hp, run: dict) -> None:
     path = os.path.expanduser(FLAGS.decode_from_file)
     if not os.path.isfile(path):
         raise T2TError(f"--decode_from_file={path} does not exist")
-    lines = decoding.read_inputs(path, hp.delimiter)
+    if loaded.problem.has_inputs:
+        lines = decoding.read_inputs(path, hp.delimiter)
+    else:  # prefixes to continue, T2T's way (not stripped, repeated num_decodes times)
+        lines = decoding.read_prefixes(path, hp.delimiter, hp.num_decodes)
     outputs = _decode_lines(loaded, lines, hp)
     target = FLAGS.decode_to_file or decoding.default_output_filename(
         path, run["model"], run["hparams_set"], run["problem"], hp.beam_size, hp.alpha

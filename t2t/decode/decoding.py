@@ -8,6 +8,7 @@ by decreasing length for speed and written back in input order, the `return_beam
 """
 
 import logging
+import string
 import time
 from collections.abc import Callable, Sequence
 
@@ -89,6 +90,22 @@ def read_inputs(path: str, delimiter: str = "\n") -> list[str]:
     if records and not records[-1]:
         records.pop()
     return records
+
+
+def read_prefixes(path: str, delimiter: str = "\n", repeat: int = 1) -> list[str]:
+    """The prefixes a language model continues, read as T2T does for problems without inputs.
+
+    Records are not stripped; a trailing empty one is dropped; the list is repeated `repeat`
+    times (decode hparam num_decodes); a record ending in ASCII punctuation gets a space, so
+    that a subword vocabulary (which joins punctuation and the following space) sees the
+    token complete.
+    """
+    with open(path, encoding="utf-8", errors="replace") as f:
+        records = f.read().split(delimiter)
+    if records and not records[-1]:
+        records.pop()
+    records *= max(1, repeat)
+    return [r + " " if r and r[-1] in string.punctuation else r for r in records]
 
 
 def length_sorted_order(lines: Sequence[str]) -> list[int]:

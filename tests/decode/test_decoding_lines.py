@@ -138,3 +138,11 @@ def test_names_and_order_match_the_original(tmp_path):
     assert [lines[i] for i in order] == ["a b c", "y z w", "c d", "q r", "x", "", ""]
     position = {index: rank for rank, index in enumerate(order)}  # T2T's sorted_keys
     assert sorted(position.items()) == [(0, 2), (1, 0), (2, 5), (3, 4), (4, 1), (5, 3), (6, 6)]
+
+
+def test_read_prefixes_as_t2t_for_language_models(tmp_path):
+    path = tmp_path / "prefixes.txt"
+    path.write_text(" The end.\nno punct\n\nwhy?\n", encoding="utf-8")
+    assert (
+        decoding.read_prefixes(str(path), repeat=2) == [" The end. ", "no punct", "", "why? "] * 2
+    )
