@@ -28,6 +28,21 @@ def command(module: str, *args: str, stdin: str | None = None) -> subprocess.Com
     return out
 
 
+def decoder_in_process(capsys, *args: str) -> str:
+    """Runs t2t-decoder's main in this process (saves a torch import per call); its stdout."""
+    from absl import flags
+
+    from t2t.bin import t2t_decoder
+
+    argv = ["t2t-decoder", *args]
+    try:
+        flags.FLAGS(argv)
+        assert t2t_decoder.main(argv[:1]) == 0
+    finally:
+        flags.FLAGS.unparse_flags()  # back to the defaults for the next caller
+    return capsys.readouterr().out
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("decode")
@@ -102,18 +117,18 @@ def test_decoder_file_default_name_and_bleu(run_dir):
     assert "BLEU_uncased = " in bleu.stdout and "BLEU_cased = " in bleu.stdout
 
 
-def test_decoder_beams_with_scores(run_dir):
+def test_decoder_beams_with_scores(run_dir, capsys):
     source = run_dir / "two.txt"
     source.write_text("alpha beta\nzeta\n", encoding="utf-8")
     out = run_dir / "two.decodes"
     checkpoint = run_dir / "train" / "model.ckpt-8"
-    printed = command("t2t_decoder", f"--t2t_usr_dir={USR_DIR}",
+    printed = decoder_in_process(capsys, f"--t2t_usr_dir={USR_DIR}",
             f"--output_dir={run_dir / 'train'}", f"--checkpoint_path={checkpoint}",
             "--keep_timestamp", f"--decode_reference={source}",
             f"--decode_from_file={source}", f"--decode_to_file={out}",
             "--decode_hparams=beam_size=2,return_beams=True,write_beam_scores=True,"
             "extra_length=4")  # fmt: skip
-    assert "BLEU_uncased = " in printed.stdout and "BLEU_cased = " in printed.stdout
+    assert "BLEU_uncased = " in printed and "BLEU_cased = " in printed
     assert os.path.getmtime(out) == os.path.getmtime(f"{checkpoint}.safetensors")
     for line in out.read_text(encoding="utf-8").splitlines():
         fields = line.split("\t")
@@ -121,20 +136,20 @@ def test_decoder_beams_with_scores(run_dir):
         float(fields[1]), float(fields[3])
 
 
-def test_score_matches_the_cli_score_file(run_dir, loaded):
+def test_score_matches_the_cli_score_file(run_dir, loaded, capsys):
     pairs = [("alpha beta", "beta alpha"), ("", ""), ("zeta ünï", "zeta")]
     source = run_dir / "pairs.tsv"
     source.write_text("".join(f"{a}\t{b}\n" for a, b in pairs), encoding="utf-8")
     out = run_dir / "pairs.scores"
-    command("t2t_decoder", f"--t2t_usr_dir={USR_DIR}", f"--output_dir={run_dir / 'train'}",
+    decoder_in_process(capsys, f"--t2t_usr_dir={USR_DIR}", f"--output_dir={run_dir / 'train'}",
             f"--score_file={source}", f"--decode_to_file={out}")  # fmt: skip
     expected = [f"{x:.6f}" for x in loaded.score(pairs)]
     assert out.read_text().splitlines() == expected
     assert all(float(x) > 0 for x in expected)
 
 
-def test_decoder_dev_set_writes_three_files(run_dir):
-    out = command("t2t_decoder", f"--t2t_usr_dir={USR_DIR}",
+def test_decoder_dev_set_writes_three_files(run_dir, capsys):
+    out = decoder_in_process(capsys, f"--t2t_usr_dir={USR_DIR}",
                   f"--output_dir={run_dir / 'train'}",
                   "--decode_hparams=beam_size=1,extra_length=4,num_samples=5")  # fmt: skip
     stem = (
@@ -142,7 +157,16 @@ def test_decoder_dev_set_writes_three_files(run_dir):
     )
     for suffix in ("decodes", "targets", "inputs"):
         assert len(open(f"{stem}.{suffix}", encoding="utf-8").read().split("\n")) == 6
-    assert "per-sequence accuracy:" in out.stdout
+    assert "per-sequence accuracy:" in out
+    # return_beams: T2T writes one row per beam, with its input and target repeated.
+    decoder_in_process(capsys, f"--t2t_usr_dir={USR_DIR}", f"--output_dir={run_dir / 'train'}",
+                       "--decode_hparams=beam_size=2,return_beams=True,write_beam_scores=True,"
+                       "extra_length=4,num_samples=3")  # fmt: skip
+    stem = str(stem).replace("beam1", "beam2")
+    decodes = open(f"{stem}.decodes", encoding="utf-8").read().split("\n")[:-1]
+    targets = open(f"{stem}.targets", encoding="utf-8").read().split("\n")[:-1]
+    assert len(decodes) == len(targets) == 6 and targets[0::2] == targets[1::2]
+    assert all(len(row.split("\t")) == 2 for row in decodes)
 
 
 def test_decoder_interactive_reads_stdin(run_dir):
