@@ -165,13 +165,19 @@ def score_file(loaded) -> None:
 
 
 def decode_interactive(loaded, hp) -> None:
-    """Reads lines from stdin and prints each decode (an empty input line is decoded too)."""
+    """Reads lines from stdin and prints each decode (an empty input line is decoded too).
+
+    At a terminal, "q" quits (T2T's prompt command); piped input is decoded line by line
+    as is, so that every input line gives one output line.
+    """
     interactive = sys.stdin.isatty()
     if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 become U+FFFD
         sys.stdin.reconfigure(encoding="utf-8", errors="replace")
     if interactive:
-        print("Type an input and press Enter (Ctrl-D to quit).", file=sys.stderr)
+        print("Type an input and press Enter (q or Ctrl-D to quit).", file=sys.stderr)
     for line in sys.stdin:
+        if interactive and line.strip() == "q":
+            break
         print(_decode_lines(loaded, [line.strip()], hp)[0], flush=True)
 
 
