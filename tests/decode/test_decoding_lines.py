@@ -146,3 +146,8 @@ def test_read_prefixes_as_t2t_for_language_models(tmp_path):
     assert (
         decoding.read_prefixes(str(path), repeat=2) == [" The end. ", "no punct", "", "why? "] * 2
     )
+
+
+def test_no_sentences_give_no_decodes(char_lm):
+    assert char_lm.decode([]) == [] and char_lm.decode([], return_beams=True) == []
+    assert char_lm.score([]) == []
