@@ -1,7 +1,9 @@
-"""What every `t2t-*` command shares: running `main` under absl with clean error output."""
+"""What every `t2t-*` command shares: running `main` under absl with clean error output,
+and defining flags that several commands have."""
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from absl import app
 
@@ -23,3 +25,13 @@ def run(main: Callable[[list[str]], int | None]) -> None:
             return 130
 
     app.run(guarded_main)
+
+
+def define_once(kind: str, name: str, default: Any, help_text: str) -> None:
+    """Defines absl flag `name` (`kind`: string, integer, bool, ...) unless another command
+    module already did: tests import several commands into one process, and t2t-trainer,
+    t2t-datagen, t2t-decoder and t2t-avg-all share some flag names."""
+    from absl import flags
+
+    if name not in flags.FLAGS:
+        getattr(flags, f"DEFINE_{kind}")(name, default, help_text)

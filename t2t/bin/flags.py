@@ -78,6 +78,16 @@ for _name, _default in _IGNORED.items():
     )
 
 
+def run_names() -> dict[str, str | None]:
+    """--problem, --model, --hparams_set and --data_dir, as `run_files.resolve_run` takes them."""
+    return {
+        "problem": FLAGS.problem,
+        "model": FLAGS.model,
+        "hparams_set": FLAGS.hparams_set,
+        "data_dir": FLAGS.data_dir,
+    }
+
+
 def ignored_flags_in_use() -> list[str]:
     """Names of compatibility-only flags the user set on the command line."""
     return [name for name in _IGNORED if FLAGS[name].present]

@@ -13,17 +13,11 @@ from t2t.bin import cli
 FLAGS = flags.FLAGS
 
 
-def _define(kind: str, name: str, default, help_text: str) -> None:
-    # t2t-trainer also defines --output_dir; tests import both commands in one process.
-    if name not in FLAGS:
-        getattr(flags, f"DEFINE_{kind}")(name, default, help_text)
-
-
-_define("string", "model_dir", "", "Directory to load model checkpoints from.")
-_define("string", "output_dir", "avg/", "Directory to output the averaged checkpoints to.")
-_define("integer", "n", 8, "How many checkpoints should be averaged?")
-_define("integer", "min_steps", 0, "Ignore checkpoints with less steps.")
-_define("integer", "wait_minutes", 0, "Wait upto N minutes for a new checkpoint.")
+cli.define_once("string", "model_dir", "", "Directory to load model checkpoints from.")
+cli.define_once("string", "output_dir", "avg/", "Directory to output the averaged checkpoints to.")
+cli.define_once("integer", "n", 8, "How many checkpoints should be averaged?")
+cli.define_once("integer", "min_steps", 0, "Ignore checkpoints with less steps.")
+cli.define_once("integer", "wait_minutes", 0, "Wait upto N minutes for a new checkpoint.")
 
 
 def main(argv: list[str]) -> int | None:

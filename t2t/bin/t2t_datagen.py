@@ -26,22 +26,16 @@ FLAGS = flags.FLAGS
 _DEFAULT_SEED = 429459
 
 
-def _define(kind: str, name: str, default, help_text: str) -> None:
-    # t2t-trainer defines some of these too; tests may import both commands in one process.
-    if name not in FLAGS:
-        getattr(flags, f"DEFINE_{kind}")(name, default, help_text)
-
-
-_define("string", "tmp_dir", "/tmp/t2t_datagen", "Temporary storage directory (downloads).")
-_define("string", "exclude_problems", "", "Comma-separated substrings of problems to skip.")
-_define("integer", "num_shards", 0, "Must stay 0 for registered problems (as in T2T).")
-_define("integer", "max_cases", 0, "Ignored for registered problems (as in T2T).")
-_define("bool", "only_list", False, "List the problems that would be generated, then exit.")
-_define("integer", "random_seed", _DEFAULT_SEED, "Random seed for python, numpy and torch.")
-_define("integer", "task_id", -1, "For multiprocess problems: generate only this task.")
-_define("integer", "task_id_start", -1, "For multiprocess problems: first task id.")
-_define("integer", "task_id_end", -1, "For multiprocess problems: end task id (exclusive).")
-_define("integer", "num_concurrent_processes", None, "Processes for multiprocess problems.")
+cli.define_once("string", "tmp_dir", "/tmp/t2t_datagen", "Temporary storage directory (downloads).")
+cli.define_once("string", "exclude_problems", "", "Comma-separated substrings of problems to skip.")
+cli.define_once("integer", "num_shards", 0, "Must stay 0 for registered problems (as in T2T).")
+cli.define_once("integer", "max_cases", 0, "Ignored for registered problems (as in T2T).")
+cli.define_once("bool", "only_list", False, "List the problems that would be generated, then exit.")
+cli.define_once("integer", "random_seed", _DEFAULT_SEED, "Random seed for python, numpy and torch.")
+cli.define_once("integer", "task_id", -1, "For multiprocess problems: generate only this task.")
+cli.define_once("integer", "task_id_start", -1, "For multiprocess problems: first task id.")
+cli.define_once("integer", "task_id_end", -1, "For multiprocess problems: end task id (exclusive).")
+cli.define_once("integer", "num_concurrent_processes", None, "Processes for multiprocess problems.")
 
 
 def select_problems(spec: str | None, exclude: str, available: list[str]) -> list[str]:

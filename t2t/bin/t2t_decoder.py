@@ -21,28 +21,24 @@ import sys
 from absl import flags
 
 from t2t.bin import cli
-from t2t.bin import flags as t2t_flags  # noqa: F401 - the shared T2T flags
+from t2t.bin import flags as t2t_flags  # the shared T2T flags (and run_names)
 
 FLAGS = flags.FLAGS
 log = logging.getLogger("t2t.decoder")
 
 
-def _define(kind: str, name: str, default, help_text: str) -> None:
-    # t2t-trainer defines some of these too; tests may import several commands at once.
-    if name not in FLAGS:
-        getattr(flags, f"DEFINE_{kind}")(name, default, help_text)
-
-
-_define("string", "output_dir", "", "The training run's directory (run.json, checkpoints).")
-_define("string", "checkpoint_path", None, "Decode with this checkpoint instead of the latest.")
-_define("bool", "decode_interactive", False, "Read inputs from stdin, one per line.")
-_define("string", "device", "", "cpu, cuda or cuda:N (default: CUDA when available).")
-_define("integer", "random_seed", None, "Seed for Python, NumPy and torch (for sampling).")
-_define(
+cli.define_once("string", "output_dir", "", "The training run's directory (run.json, checkpoints).")
+cli.define_once(
+    "string", "checkpoint_path", None, "Decode with this checkpoint instead of the latest."
+)
+cli.define_once("bool", "decode_interactive", False, "Read inputs from stdin, one per line.")
+cli.define_once("string", "device", "", "cpu, cuda or cuda:N (default: CUDA when available).")
+cli.define_once("integer", "random_seed", None, "Seed for Python, NumPy and torch (for sampling).")
+cli.define_once(
     "bool", "keep_timestamp", False,
     "With --decode_from_file and --checkpoint_path: give the decodes the checkpoint's mtime.",
 )  # fmt: skip
-_define(
+cli.define_once(
     "string", "score_file", "",
     "Score the lines 'input<TAB>target' (or 'target') of this file into --decode_to_file.",
 )  # fmt: skip
@@ -50,26 +46,9 @@ _define(
 
 def _overridden_run(output_dir: str):
     """run.json with --problem/--model/--hparams_set/--data_dir/--hparams flags applied."""
-    from t2t.errors import T2TError
     from t2t.train import run_files
 
-    given = {
-        "problem": FLAGS.problem,
-        "model": FLAGS.model,
-        "hparams_set": FLAGS.hparams_set,
-        "data_dir": FLAGS.data_dir,
-    }
-    if os.path.exists(os.path.join(output_dir, run_files.RUN_FILE)):
-        run = run_files.read_run(output_dir)
-    elif all(given.values()):
-        run = {"hparams": ""}
-    else:
-        missing = ", ".join(f"--{k}" for k, v in given.items() if not v)
-        raise T2TError(f"{output_dir} has no run.json: give {missing}")
-    run.update({k: v for k, v in given.items() if v})
-    if FLAGS.hparams:
-        run["hparams"] = ",".join(p for p in (run.get("hparams", ""), FLAGS.hparams) if p)
-    return run
+    return run_files.resolve_run(output_dir, t2t_flags.run_names(), FLAGS.hparams)
 
 
 def _load(output_dir: str):
@@ -95,14 +74,6 @@ def _decode_lines(loaded, lines: list[str], hp) -> list[str]:
     ]
 
 
-def _write(path: str, records: list[str], delimiter: str) -> None:
-    tmp = f"{path}.incomplete"
-    with open(tmp, "w", encoding="utf-8") as f:
-        for record in records:
-            f.write(record + delimiter)
-    os.replace(tmp, path)
-
-
 def decode_from_file(loaded, hp, run: dict) -> None:
     """Decodes --decode_from_file into --decode_to_file (or T2T's default name)."""
     from t2t.decode import decoding
@@ -119,7 +90,7 @@ def decode_from_file(loaded, hp, run: dict) -> None:
     target = FLAGS.decode_to_file or decoding.default_output_filename(
         path, run["model"], run["hparams_set"], run["problem"], hp.beam_size, hp.alpha
     )
-    _write(target, outputs, hp.delimiter)
+    decoding.write_records(target, outputs, hp.delimiter)
     print(f"Decoded {len(lines)} lines into {target}", file=sys.stderr)
     if FLAGS.keep_timestamp and FLAGS.checkpoint_path:
         _copy_mtime(loaded.checkpoint, target)
@@ -143,6 +114,7 @@ def _copy_mtime(checkpoint: str, path: str) -> None:
 
 def score_file(loaded) -> None:
     """Writes the score ("%.6f") of each 'input<TAB>target' line of --score_file, as T2T."""
+    from t2t.decode import decoding
     from t2t.errors import T2TError
 
     if not FLAGS.decode_to_file:
@@ -160,7 +132,8 @@ def score_file(loaded) -> None:
                 raise T2TError(f"{path}:{number}: {loaded.run['problem']} needs 'input<TAB>target'")
             pairs.append(("", fields[0]) if len(fields) == 1 else (fields[0], fields[1]))
     scores = loaded.score(pairs)
-    _write(os.path.expanduser(FLAGS.decode_to_file), [f"{x:.6f}" for x in scores], "\n")
+    lines = [f"{x:.6f}" for x in scores]
+    decoding.write_records(os.path.expanduser(FLAGS.decode_to_file), lines, "\n")
     print(f"Scored {len(pairs)} lines into {FLAGS.decode_to_file}", file=sys.stderr)
 
 
@@ -222,9 +195,9 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
         base, run["model"], run["hparams_set"], run["problem"], hp.beam_size, hp.alpha
     )
     stem = decodes.rsplit(".", 1)[0]  # T2T replaces the last dot-part of the name
-    _write(decodes, rows[0], hp.delimiter)
-    _write(stem + ".targets", rows[2], hp.delimiter)
-    _write(stem + ".inputs", rows[1], hp.delimiter)
+    decoding.write_records(decodes, rows[0], hp.delimiter)
+    decoding.write_records(stem + ".targets", rows[2], hp.delimiter)
+    decoding.write_records(stem + ".inputs", rows[1], hp.delimiter)
     exact = sum(o == t for o, t in zip(best, targets)) / max(1, len(targets))
     bleu = compute_bleu([bleu_tokenize(t) for t in targets], [bleu_tokenize(o) for o in best])
     print(f"Decoded {len(targets)} dev examples into {decodes} (+ .targets, .inputs)")

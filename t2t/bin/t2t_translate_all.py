@@ -20,7 +20,7 @@ import shutil
 from absl import flags
 
 from t2t.bin import cli
-from t2t.bin import flags as t2t_flags  # noqa: F401 - the shared T2T flags
+from t2t.bin import flags as t2t_flags  # the shared T2T flags (and run_names)
 
 FLAGS = flags.FLAGS
 log = logging.getLogger("t2t.translate_all")
@@ -32,29 +32,7 @@ flags.DEFINE_integer("min_steps", 0, "Ignore checkpoints with fewer steps.")
 flags.DEFINE_integer("wait_minutes", 0, "Wait this long for a new checkpoint (0: do not wait).")
 flags.DEFINE_integer("beam_size", 4, "Beam-search width.")
 flags.DEFINE_float("alpha", 0.6, "Beam-search length-penalty exponent.")
-if "device" not in FLAGS:
-    flags.DEFINE_string("device", "", "cpu, cuda or cuda:N (default: CUDA when available).")
-
-
-def _run_record(model_dir: str) -> dict:
-    """run.json of model_dir with --problem/--model/--hparams_set/--data_dir applied."""
-    from t2t.errors import T2TError
-    from t2t.train import run_files
-
-    given = {
-        "problem": FLAGS.problem,
-        "model": FLAGS.model,
-        "hparams_set": FLAGS.hparams_set,
-        "data_dir": FLAGS.data_dir,
-    }
-    run = {"hparams": ""}
-    if os.path.exists(os.path.join(model_dir, run_files.RUN_FILE)):
-        run = run_files.read_run(model_dir)
-    elif not all(given.values()):
-        missing = ", ".join(f"--{k}" for k, v in given.items() if not v)
-        raise T2TError(f"{model_dir} has no run.json: give {missing}")
-    run.update({k: v for k, v in given.items() if v})
-    return run
+cli.define_once("string", "device", "", "cpu, cuda or cuda:N (default: CUDA when available).")
 
 
 def _copy_flags_txt(model_dir: str, translations_dir: str, problem: str) -> None:
@@ -72,7 +50,7 @@ def main(argv: list[str]) -> int | None:
     from t2t.decode.api import load_run
     from t2t.errors import T2TError
     from t2t.metrics.bleu import stepfiles_iterator
-    from t2t.train import checkpoints
+    from t2t.train import checkpoints, run_files
 
     if len(argv) > 1:
         raise T2TError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -83,7 +61,7 @@ def main(argv: list[str]) -> int | None:
     source = os.path.expanduser(FLAGS.source)
     if not os.path.isfile(source):
         raise T2TError(f"--source={source} does not exist")
-    run = _run_record(model_dir)
+    run = run_files.resolve_run(model_dir, t2t_flags.run_names())
     translations_dir = os.path.expanduser(FLAGS.translations_dir)
     os.makedirs(translations_dir, exist_ok=True)
     _copy_flags_txt(model_dir, translations_dir, run["problem"])
@@ -101,9 +79,7 @@ def main(argv: list[str]) -> int | None:
         else:
             checkpoints.load_weights(loaded.model, stepfile.filename)
         outputs = loaded.decode(lines, beam_size=FLAGS.beam_size, alpha=FLAGS.alpha)
-        with open(out_file + ".incomplete", "w", encoding="utf-8") as f:
-            f.writelines(line + "\n" for line in outputs)
-        os.replace(out_file + ".incomplete", out_file)
+        decoding.write_records(out_file, outputs)
         # Keep the checkpoint's time, as T2T's --keep_timestamp did (t2t-bleu reports it).
         os.utime(out_file, (stepfile.mtime, stepfile.mtime))
         print(f"Translated {len(lines)} lines with {stepfile.filename} into {out_file}")

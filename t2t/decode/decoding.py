@@ -8,6 +8,7 @@ by decreasing length for speed and written back in input order, the `return_beam
 """
 
 import logging
+import os
 import string
 import time
 from collections.abc import Callable, Sequence
@@ -106,6 +107,16 @@ def read_prefixes(path: str, delimiter: str = "\n", repeat: int = 1) -> list[str
         records.pop()
     records *= max(1, repeat)
     return [r + " " if r and r[-1] in string.punctuation else r for r in records]
+
+
+def write_records(path: str, records: Sequence[str], delimiter: str = "\n") -> None:
+    """Writes records, each followed by `delimiter`, under a temporary name then renamed:
+    an interrupted run never leaves a decodes file that looks complete."""
+    tmp = f"{path}.incomplete"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for record in records:
+            f.write(record + delimiter)
+    os.replace(tmp, path)
 
 
 def length_sorted_order(lines: Sequence[str]) -> list[int]:

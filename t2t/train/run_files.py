@@ -102,6 +102,32 @@ def read_run(output_dir: str) -> dict[str, Any]:
         raise T2TError(f"{path} is not valid JSON ({error}); was the file edited?") from None
 
 
+def resolve_run(
+    output_dir: str, given: dict[str, str | None], extra_hparams: str = ""
+) -> dict[str, Any]:
+    """run.json of output_dir with the non-empty values of `given` winning over it.
+
+    Args:
+        output_dir: the run's directory.
+        given: problem, model, hparams_set, data_dir from the command line (None: not given).
+        extra_hparams: overrides appended after the run's own `hparams` string.
+
+    Raises:
+        T2TError: output_dir has no run.json and `given` does not name all four.
+    """
+    if os.path.exists(os.path.join(output_dir, RUN_FILE)):
+        run = read_run(output_dir)
+    elif all(given.values()):
+        run = {"hparams": ""}
+    else:
+        missing = ", ".join(f"--{k}" for k, v in given.items() if not v)
+        raise T2TError(f"{output_dir} has no run.json: give {missing}")
+    run.update({k: v for k, v in given.items() if v})
+    if extra_hparams:
+        run["hparams"] = ",".join(p for p in (run.get("hparams", ""), extra_hparams) if p)
+    return run
+
+
 def model_hparams(output_dir: str, hparams_set: str, overrides: str = "", data_dir: str = ""):
     """The model hparams of a run: the set, then its hparams.json, then `overrides`.
 
