@@ -154,7 +154,15 @@ def main(argv: list[str]) -> int | None:
 
         create_hparams(FLAGS.hparams_set, FLAGS.hparams)
     _schedule_flags_check()
-    return _train(FLAGS.problem, os.path.expanduser(FLAGS.data_dir))
+    from t2t.train import distributed
+
+    try:
+        status = _train(FLAGS.problem, os.path.expanduser(FLAGS.data_dir))
+    except BaseException:
+        distributed.shutdown(wait_for_others=False)
+        raise
+    distributed.shutdown()
+    return status
 
 
 def _maybe_warm_start(model, output_dir: str) -> None:

@@ -58,6 +58,22 @@ def setup(device: str | None = None) -> DistributedContext:
     return DistributedContext(rank, world_size, local_rank, torch_device)
 
 
+def shutdown(wait_for_others: bool = True) -> None:
+    """Leaves the process group, if one was joined.
+
+    Exiting with a live gloo/NCCL group can abort the interpreter at shutdown
+    ("terminate called without an active exception") after the work is done.
+
+    Args:
+        wait_for_others: barrier first (after success); False after an error, when other
+            processes may never reach the barrier.
+    """
+    if dist.is_initialized():
+        if wait_for_others:
+            dist.barrier()
+        dist.destroy_process_group()
+
+
 def all_reduce_sum(tensor: torch.Tensor, context: DistributedContext) -> torch.Tensor:
     """Sum of `tensor` over all processes (a copy; the input is untouched)."""
     total = tensor.detach().clone()
