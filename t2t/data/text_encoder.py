@@ -12,6 +12,7 @@ Ids 0 and 1 are reserved for `<pad>` and `<EOS>`. Vocabulary building lives in
 because T2T user code imports it under T2T's module name.
 """
 
+import os
 import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +23,11 @@ import numpy as np
 
 from t2t.data import tokenizer
 from t2t.errors import DataError
+
+try:
+    from t2t.data import _subword
+except ImportError:  # the optional C extension was not built: the pure-Python path runs
+    _subword = None
 
 PAD = "<pad>"
 EOS = "<EOS>"
@@ -37,6 +43,9 @@ _ESCAPE_CHARS = set("\\_u;0123456789")
 
 # T2T's subword encoder kept a 2**20-slot cache; our per-token memo is cleared at that size.
 _MEMO_LIMIT = 2**20
+
+# Set to 1 to make SubwordTextEncoder ignore the C extension (read when an encoder first encodes).
+PURE_PYTHON_ENV = "T2T_PURE_PYTHON"
 
 
 class IdOutOfRangeError(DataError, struct.error):
@@ -315,7 +324,8 @@ def _unescape_token(escaped_token: str) -> str:
     return _UNESCAPE_REGEX.sub(_unescape_match, trimmed)
 
 
-# Encoding runs at C speed: ids are memoised per piece of text (tokenizer.split_pieces: the
+# The pure-Python encoding (the reference for the C extension `_subword`, and its fallback):
+# ids are memoised per piece of text (tokenizer.split_pieces: the
 # text split at every space followed by an alphanumeric char, always a whole number of tokens),
 # and each line's ids are built with `map` + `chain` over the memos, without per-character and
 # almost without per-token Python work. `_chunk_memo` holds pieces followed by a space,
@@ -337,12 +347,29 @@ class _Memo(dict):
         return value
 
 
+# Methods that define encoding: a subclass overriding one of them gets the Python path, which
+# calls them (the C extension would bypass them).
+_ENCODING_HOOKS = (
+    "_token_ids",
+    "_chunk_ids",
+    "_last_chunk_ids",
+    "_escaped_token_to_subtoken_strings",
+    "_escaped_token_to_subtoken_ids",
+)
+
+
 class SubwordTextEncoder(TextEncoder):
     """Invertible subword encoding with T2T's algorithm, vocab file format and ids.
 
     Encoding: tokenize, escape each token (`_escape_token`), then split it greedily into the
     longest vocabulary subtokens from the left. Each distinct token is encoded once per encoder
     and memoised, which is what makes encoding fast: real text repeats its tokens.
+
+    `encode` runs in C (`t2t.data._subword`, same algorithm and ids) when the extension is
+    built and T2T_PURE_PYTHON is not 1; the native encoder is made on the first `encode` after
+    the vocabulary or `_alphabet` is set (changing the alphabet in place is not noticed, as
+    by the memos). Text the vocabulary cannot encode goes through the Python path, which
+    raises the DataError.
     """
 
     def __init__(self, filename: str | None = None):
@@ -355,9 +382,41 @@ class SubwordTextEncoder(TextEncoder):
 
     # ----------------------------------------------------------------------------- encoding
     def encode(self, s: str | bytes) -> list[int]:
-        """Converts a string to subtoken ids in [0, vocab_size); no EOS is appended."""
+        """Converts a string to subtoken ids in [0, vocab_size); no EOS is appended.
+
+        Raises:
+          DataError: some part of a token matches no subtoken (the vocabulary lacks a
+            character it needs).
+        """
         if not isinstance(s, str):
             s = native_to_unicode(s)
+        native = self._native
+        if native is None or self._native_alphabet is not self._alphabet:
+            native = self._make_native()
+        if native:
+            ids = native.encode(s)
+            if ids is not None:  # None: a token needs a missing subtoken; Python raises
+                return ids
+        return self._encode_python(s)
+
+    def _make_native(self) -> Any:
+        """The C encoder for the current vocabulary and alphabet, or False (Python path)."""
+        self._native_alphabet = self._alphabet
+        self._native = False
+        if (
+            _subword is not None
+            and os.environ.get(PURE_PYTHON_ENV) != "1"
+            and all(
+                getattr(type(self), hook) is getattr(SubwordTextEncoder, hook)
+                for hook in _ENCODING_HOOKS
+            )
+        ):
+            self._native = _subword.Encoder(
+                self._subtoken_string_to_id, self.vocab_size, self._alphabet, _MEMO_LIMIT
+            )
+        return self._native
+
+    def _encode_python(self, s: str) -> list[int]:
         pieces = tokenizer.split_pieces(s)
         last = self._last_memo[pieces.pop()]
         ids = list(chain.from_iterable(map(self._chunk_memo.__getitem__, pieces)))
@@ -571,6 +630,8 @@ class SubwordTextEncoder(TextEncoder):
         self._memo = _Memo(self._token_ids)
         self._chunk_memo = _Memo(self._chunk_ids)
         self._last_memo = _Memo(self._last_chunk_ids)
+        self._native: Any = None  # made on the next encode
+        self._native_alphabet: set[str] | None = None
 
     def _init_alphabet_from_tokens(self, tokens: Iterable[str]) -> None:
         self._alphabet = {c for token in tokens for c in token}
