@@ -416,6 +416,12 @@ class SubwordTextEncoder(TextEncoder):
             )
         return self._native
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The C encoder cannot be pickled (e.g. into DataLoader workers); it is remade on use.
+        state = self.__dict__.copy()
+        state["_native"] = None
+        return state
+
     def _encode_python(self, s: str) -> list[int]:
         pieces = tokenizer.split_pieces(s)
         last = self._last_memo[pieces.pop()]

@@ -7,8 +7,10 @@ extension is not built; the fallback tests always run.
 """
 
 import collections
+import copy
 import json
 import pathlib
+import pickle
 
 import pytest
 from hypothesis import given, settings
@@ -207,6 +209,15 @@ def test_subclass_overriding_a_hook_gets_the_python_path(subword) -> None:
     encoder = Upper.build_from_generator(FOX, 60)
     assert encoder.encode("the dog") == SubwordTextEncoder._encode_python(encoder, "the dog")
     assert encoder._native is False
+
+
+def test_pickle_and_deepcopy_remake_the_native_encoder(subword) -> None:
+    encoder = small_encoder()
+    assert_native(encoder, subword)
+    for copied in (pickle.loads(pickle.dumps(encoder)), copy.deepcopy(encoder)):
+        assert copied._native is None
+        assert copied.encode("the Dog") == encoder.encode("the Dog")
+        assert isinstance(copied._native, subword.Encoder)
 
 
 # --------------------------------------------------------------------------- fallback
