@@ -6,7 +6,9 @@ synthetic corpus of `benchmarks/corpus.py`:
 * build: token counts of the corpus (tokenizer.corpus_token_counts), then
   `SubwordTextEncoder.build_to_target_size(target, counts, 1, 1e3)` (the whole bisection,
   as `build_from_generator` calls it), then `store_to_file`.
-* encode: load the vocab file, then `encode(line)` for every corpus line (lines/s).
+* encode: load the vocab file, then `encode(line)` for every corpus line (lines/s). t2t uses
+  its C extension when built ("native": true in the output); T2T_PURE_PYTHON=1 times the
+  Python path.
 
 The driver compares the vocab files and the encoded ids byte for byte. The worker half of this
 script also runs under the original's Python 3.7, so it avoids newer syntax.
@@ -73,6 +75,8 @@ def _worker_encode(args):
         encoder.decode(ids)
     decode_seconds = time.time() - start
     return {
+        # t2t: whether encode ran in the C extension (t2t.data._subword) or in Python.
+        "native": bool(getattr(encoder, "_native", False)),
         "encode_seconds": seconds,
         "lines": len(lines),
         "lines_per_s": len(lines) / seconds,
