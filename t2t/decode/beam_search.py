@@ -31,8 +31,9 @@ The step function contract (shared with the models)::
 
 where ``ids`` are the ids decoded so far, starting with the initial id, ``N = B * beam``
 for beam search (``B`` for greedy/sampling), and ``states`` is a (possibly nested) dict of
-tensors whose first dimension is ``N`` (e.g. a key/value cache). Beam search reorders the
-states along dim 0 with the surviving beams after each step.
+tensors whose first dimension is ``N`` (e.g. a key/value cache), or of objects that answer
+``index_select(0, rows)`` and ``repeat_interleave(n, dim=0)`` like such tensors. Beam search
+reorders the states along dim 0 with the surviving beams after each step.
 """
 
 from __future__ import annotations
@@ -61,8 +62,12 @@ __all__ = [
 
 
 def _map_states(fn: Callable[[Tensor], Tensor], states: Any) -> Any:
-    """Applies `fn` to every tensor of a nested dict/list/tuple structure."""
-    if isinstance(states, Tensor):
+    """Applies `fn` to every tensor of a nested dict/list/tuple structure.
+
+    Leaves that are not tensors but reorder like them (an object with `index_select` and
+    `repeat_interleave`, such as a preallocated key/value cache) are passed to `fn` too.
+    """
+    if isinstance(states, Tensor) or hasattr(states, "index_select"):
         return fn(states)
     if isinstance(states, dict):
         return {key: _map_states(fn, value) for key, value in states.items()}
@@ -209,24 +214,61 @@ def _row_candidates(x: Tensor, m: int) -> tuple[Tensor, Tensor]:
     return values, positions.gather(1, picked)
 
 
-def _topk_from_row_candidates(
-    token_log_probs: Tensor, alive_log_probs: Tensor, penalty: Tensor, k: int
-) -> tuple[Tensor, Tensor] | None:
-    """The k best ``(log_prob + alive) / penalty`` over all beams, ranking few candidates.
+_SCRATCH_ELEMENTS = 1 << 18  # 1 MB of float32: rows of logits processed at a time
 
-    T2T adds the alive log-probs to all ``K * V`` token log-probs, divides by the penalty and
-    takes the top k of each example's ``K * V`` row: three passes over the vocabulary-sized
-    scores. Both operations are monotonic (never reverse an order, though rounding may
-    merge two values), so each beam's ``k + 1`` best tokens contain everything that can be
-    selected, PROVIDED each beam's (k+1)-th candidate scores strictly below the k-th
-    selected score: then every token outside the candidates does too, and neither it nor a
-    tie with it can enter the selection. We compute the same element-wise float32 ops on
-    the candidates only, rank them with T2T's order (value desc, flat index asc), and check
-    that condition; when it fails (ties at the boundary, e.g. forced or masked logits) we
-    return None and the caller ranks all ``K * V`` scores.
+
+def log_normalizer(logits: Tensor, peak: Tensor | None = None) -> Tensor:
+    """T2T's ``reduce_logsumexp`` over the last dimension; log-probs are ``logits - it``.
+
+    T2T (and TF) compute ``log(sum(exp(x - max))) + max`` with a non-finite max replaced
+    by 0, then subtract the result from the logits; we use the same formula, so log-probs
+    round as T2T's do (``log_softmax`` computes ``(x - max) - log(sum)``, which can differ
+    in the last bit). It never materialises [..., V] log-probs (beam search needs only a
+    few per row), and works through the rows a cache-sized block at a time: the logits of
+    a large vocabulary do not fit in the CPU cache, and passes over all of them (subtract,
+    exp, sum) were bound by memory traffic.
 
     Args:
-        token_log_probs: [B, K, V] log-softmax of the step's logits.
+        logits: [..., V] float32.
+        peak: [..., 1] the row maxima, if already known.
+
+    Returns:
+        [..., 1] float32.
+    """
+    shape = logits.shape
+    x = logits.reshape(-1, shape[-1])  # [R, V]
+    peak = x.amax(dim=-1, keepdim=True) if peak is None else peak.reshape(-1, 1)
+    peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
+    total = torch.empty_like(peak)
+    step = max(1, _SCRATCH_ELEMENTS // max(shape[-1], 1))
+    scratch = x.new_empty(min(step, x.shape[0]), shape[-1])
+    for start in range(0, x.shape[0], step):
+        rows = slice(start, start + step)
+        part = scratch[: x[rows].shape[0]]
+        torch.sub(x[rows], peak[rows], out=part)
+        torch.sum(part.exp_(), dim=-1, keepdim=True, out=total[rows])
+    return (total.log_() + peak).view(*shape[:-1], 1)
+
+
+def _topk_from_row_candidates(
+    logits: Tensor, alive_log_probs: Tensor, penalty: Tensor, k: int
+) -> tuple[Tensor, Tensor] | None:
+    """The k best ``(logits - normalizer + alive) / penalty`` over all beams, ranking few.
+
+    T2T computes the log-probs of all ``K * V`` extensions, adds the alive log-probs,
+    divides by the penalty and takes the top k of each example's ``K * V`` row: several
+    passes over vocabulary-sized tensors. Each of these element-wise steps is monotonic
+    (never reverses an order, though rounding may merge two values), so each beam's
+    ``k + 1`` largest logits contain everything that can be selected, PROVIDED each
+    beam's (k+1)-th candidate scores strictly below the k-th selected score: then every
+    token outside the candidates does too, and neither it nor a tie with it can enter the
+    selection. We compute the same float32 ops on the candidates only, rank them with
+    T2T's order (value desc, flat index asc), and check that condition; when it fails
+    (ties at the boundary, e.g. forced or masked logits) we return None and the caller
+    ranks all ``K * V`` scores.
+
+    Args:
+        logits: [B, K, V] the step's logits (float32).
         alive_log_probs: [B, K] raw log-probs of the alive beams.
         penalty: scalar float32 length penalty.
         k: how many to keep (2 * beam_size).
@@ -234,10 +276,13 @@ def _topk_from_row_candidates(
     Returns:
         (scores [B, k], flat indices [B, k] into beam * V + token), or None.
     """
-    batch_size, beam_size, vocab_size = token_log_probs.shape
+    batch_size, beam_size, vocab_size = logits.shape
     per_row = min(k + 1, vocab_size)
-    row_values, row_ids = _row_candidates(token_log_probs.view(-1, vocab_size), per_row)
+    row_values, row_ids = _row_candidates(logits.view(-1, vocab_size), per_row)
     row_values = row_values.view(batch_size, beam_size, per_row)
+    # The candidates hold each row's maximum, which the normalizer starts from.
+    normalizer = log_normalizer(logits, peak=row_values.amax(dim=-1, keepdim=True))
+    row_values = row_values - normalizer  # [B, K, per_row] log-probs
     row_ids = row_ids.view(batch_size, beam_size, per_row)
     scores = (row_values + alive_log_probs.unsqueeze(2)) / penalty  # same rounding as T2T's
     offsets = torch.arange(beam_size, device=row_ids.device).view(1, beam_size, 1) * vocab_size
@@ -271,15 +316,15 @@ def _grow_topk(
         penalised, topk_finished [B, 2K] bool, topk_beam [B, 2K] parent beam index).
     """
     batch_size, beam_size, vocab_size = logits.shape
-    # T2T: log_prob_from_logits = logits - logsumexp(logits), in float32.
-    token_log_probs = torch.log_softmax(logits.float(), dim=-1)  # [B, K, V]
+    logits = logits.float()
     penalty = length_penalty(step + 1, alpha)
-    selected = _topk_from_row_candidates(token_log_probs, alive_log_probs, penalty, 2 * beam_size)
-    if selected is None:  # a tie at the boundary: rank every candidate (T2T's formulation)
-        log_probs = token_log_probs + alive_log_probs.unsqueeze(2)
+    selected = _topk_from_row_candidates(logits, alive_log_probs, penalty, 2 * beam_size)
+    if selected is not None:
+        topk_scores, topk_flat = selected
+    else:  # a tie at the boundary: rank every candidate (T2T's formulation)
+        log_probs = (logits - log_normalizer(logits)) + alive_log_probs.unsqueeze(2)
         flat_scores = (log_probs / penalty).view(batch_size, beam_size * vocab_size)  # [B, K*V]
-        selected = _topk_lower_index_first(flat_scores, 2 * beam_size)
-    topk_scores, topk_flat = selected
+        topk_scores, topk_flat = _topk_lower_index_first(flat_scores, 2 * beam_size)
     # T2T recovers the raw log-probs by multiplying back (not by gathering); same rounding.
     topk_log_probs = topk_scores * penalty
     topk_beam = torch.div(topk_flat, vocab_size, rounding_mode="floor")  # [B, 2K]
@@ -518,7 +563,8 @@ def sample(
         logits, states = symbols_to_logits_fn(ids, step, states)
         logits = logits.float()  # [B, V]
         next_id = _choose(logits, temperature, top_k, generator)  # [B]
-        token_log_prob = torch.log_softmax(logits, dim=-1).gather(1, next_id.unsqueeze(1))
+        # T2T's log-prob of the chosen token; no [B, V] log-softmax.
+        token_log_prob = logits.gather(1, next_id.unsqueeze(1)) - log_normalizer(logits)
         scores = scores + token_log_prob.squeeze(1) * (~hit_eos).float()
         next_id = next_id.masked_fill(hit_eos, 0)
         hit_eos = hit_eos | (next_id == eos_id)

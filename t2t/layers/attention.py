@@ -5,6 +5,10 @@ query may attend, -1e9 where it may not (T2T's convention; never -inf, so a full
 row stays finite). Dot-product attention runs through
 `torch.nn.functional.scaled_dot_product_attention`; relative-position attention
 (Shaw et al., T2T's "dot_product_relative") needs the weights and runs explicitly.
+
+`SelfAttentionCache` holds the keys/values of the positions decoded so far in preallocated
+buffers, so that a decoding step neither grows them with `torch.cat` nor reallocates them
+when beam search reorders the beams.
 """
 
 from collections.abc import Sequence
@@ -17,6 +21,100 @@ from t2t.errors import HParamsError
 from t2t.layers.common import dropout_with_broadcast_dims
 
 NEG_INF = -1e9  # T2T's large negative bias
+
+
+class SelfAttentionCache:
+    """Keys and values of the decoded positions: [N, heads, length, depth] views of buffers.
+
+    Incremental decoding appends one position per step; beam search reorders the rows
+    (beams) after each step. Done naively (`torch.cat`, then `index_select`), every step
+    copies the whole cache twice into freshly allocated memory, which at transformer_base
+    size costs more than the attention itself. Here appending writes in place, and
+    reordering gathers the filled part once into a second buffer pair (ping-pong), so each
+    step copies the cache once and allocates nothing.
+
+    The object answers `index_select(0, rows)` and `repeat_interleave(n, dim=0)` like a
+    tensor, which is all beam search does to decoding states (both return this object,
+    changed in place).
+
+    Args:
+        rows: N, the batch (times beams) dimension.
+        heads: attention heads.
+        key_depth, value_depth: per-head depths.
+        capacity: positions to reserve; the buffers double when more are appended.
+        device, dtype: of the buffers.
+    """
+
+    def __init__(
+        self,
+        rows: int,
+        heads: int,
+        key_depth: int,
+        value_depth: int,
+        capacity: int = 16,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        self.length = 0
+        capacity = max(capacity, 1)
+        self._k = torch.empty(rows, heads, capacity, key_depth, device=device, dtype=dtype)
+        self._v = torch.empty(rows, heads, capacity, value_depth, device=device, dtype=dtype)
+        self._spare: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    @property
+    def k(self) -> torch.Tensor:
+        """[N, heads, length, key_depth] keys of the decoded positions."""
+        return self._k[:, :, : self.length]
+
+    @property
+    def v(self) -> torch.Tensor:
+        """[N, heads, length, value_depth] values of the decoded positions."""
+        return self._v[:, :, : self.length]
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Adds positions k [N, h, L, dk], v [N, h, L, dv]; returns all keys and values."""
+        end = self.length + k.shape[2]
+        if end > self._k.shape[2]:
+            self._resize(self._k.shape[0], max(end, 2 * self._k.shape[2]))
+        self._k[:, :, self.length : end] = k
+        self._v[:, :, self.length : end] = v
+        self.length = end
+        return self.k, self.v
+
+    def index_select(self, dim: int, rows: torch.Tensor) -> "SelfAttentionCache":
+        """Keeps rows `rows` (beam reordering): one gather into the spare buffers."""
+        if dim != 0:
+            raise ValueError("SelfAttentionCache reorders rows (dim 0) only")
+        if rows.shape[0] != self._k.shape[0]:
+            self._resize(rows.shape[0], self._k.shape[2], rows)
+            return self
+        if self._spare is None:
+            self._spare = (torch.empty_like(self._k), torch.empty_like(self._v))
+        spare_k, spare_v = self._spare
+        torch.index_select(self.k, 0, rows, out=spare_k[:, :, : self.length])
+        torch.index_select(self.v, 0, rows, out=spare_v[:, :, : self.length])
+        self._spare = (self._k, self._v)
+        self._k, self._v = spare_k, spare_v
+        return self
+
+    def repeat_interleave(self, repeats: int, dim: int = 0) -> "SelfAttentionCache":
+        """Repeats every row `repeats` times (tiling examples to beams)."""
+        if dim != 0:
+            raise ValueError("SelfAttentionCache repeats rows (dim 0) only")
+        rows = torch.arange(self._k.shape[0], device=self._k.device)
+        return self.index_select(0, rows.repeat_interleave(repeats))
+
+    def _resize(self, rows: int, capacity: int, index: torch.Tensor | None = None) -> None:
+        """New buffers of `rows` x `capacity`, holding the old rows `index` (or all)."""
+        k, v = self.k, self.v
+        if index is not None:
+            k, v = k.index_select(0, index), v.index_select(0, index)
+        shape_k = (rows, k.shape[1], capacity, k.shape[3])
+        shape_v = (rows, v.shape[1], capacity, v.shape[3])
+        self._k, self._v = k.new_empty(shape_k), v.new_empty(shape_v)
+        self._k[:, :, : self.length] = k
+        self._v[:, :, : self.length] = v
+        self._spare = None
 
 
 def attention_bias_ignore_padding(padding: torch.Tensor) -> torch.Tensor:
@@ -151,9 +249,9 @@ class MultiheadAttention(nn.Module):
             memory: [B, Lk, Dm]; None for self-attention.
             bias: additive bias broadcastable to [B, heads, Lq, Lk], or None.
             cache: for incremental decoding. Self-attention (static_kv False): the keys and
-                values of earlier positions {"k", "v": [B, h, t, d]}, extended in place with
-                this call's. Encoder-decoder attention (static_kv True): precomputed
-                `memory_kv(memory)`, used instead of `memory`.
+                values of earlier positions, a `SelfAttentionCache` or {"k", "v": [B, h, t,
+                d]}, extended in place with this call's. Encoder-decoder attention (static_kv
+                True): precomputed `memory_kv(memory)`, used instead of `memory`.
             static_kv: the cache holds fixed memory keys/values.
 
         Returns:
@@ -168,7 +266,9 @@ class MultiheadAttention(nn.Module):
         else:
             kv = self.memory_kv(query if memory is None else memory)
             k, v = kv["k"], kv["v"]  # [B, h, Lk, d]
-            if cache is not None:
+            if isinstance(cache, SelfAttentionCache):
+                k, v = cache.append(k, v)
+            elif cache is not None:
                 if "k" in cache:
                     k = torch.cat([cache["k"], k], dim=2)
                     v = torch.cat([cache["v"], v], dim=2)

@@ -194,13 +194,19 @@ class Transformer(T2TModel):
 
     # ---- fast (cached) decoding -----------------------------------------------------
 
-    def init_decode_states(self, features: Features) -> tuple[dict, int]:
+    def init_decode_states(
+        self, features: Features, max_length: int | None = None
+    ) -> tuple[dict, int]:
         """Runs the encoder and builds the per-layer key/value cache.
 
+        Args:
+            features: {"inputs": [B, S], ...}, as `infer` takes them.
+            max_length: decoding steps to reserve cache room for (the cache grows beyond).
+
         Returns:
-            (states, encoder length); states hold [B, ...] tensors: per decoder layer an
-            empty self-attention cache and the encoder-decoder keys/values, plus the memory
-            bias.
+            (states, encoder length); states hold per decoder layer an empty
+            `SelfAttentionCache` of B rows and the encoder-decoder keys/values [B, ...],
+            plus the memory bias.
         """
         states: dict = {}
         source_length = 0
@@ -212,17 +218,20 @@ class Transformer(T2TModel):
             batch = inputs.shape[0]
         else:
             batch = _prefix(features).shape[0]
-        device = next(self.parameters()).device
+        parameter = next(self.parameters())
         for i, layer in enumerate(self.decoder.layers):
             attention = layer.self_attention.sublayer
             heads = attention.num_heads
-            key_depth = attention.q.out_features // heads
-            value_depth = attention.v.out_features // heads
             layer_states = {
-                "self": {
-                    "k": torch.zeros(batch, heads, 0, key_depth, device=device),
-                    "v": torch.zeros(batch, heads, 0, value_depth, device=device),
-                }
+                "self": attn.SelfAttentionCache(
+                    batch,
+                    heads,
+                    attention.q.out_features // heads,
+                    attention.v.out_features // heads,
+                    capacity=max_length or 16,
+                    device=parameter.device,
+                    dtype=parameter.dtype,
+                )
             }
             if memory is not None:
                 layer_states["encdec"] = layer.encdec_attention.sublayer.memory_kv(memory)
@@ -276,11 +285,12 @@ class Transformer(T2TModel):
             self.train(was_training)
 
     def _fast_infer(self, features, decode_length, beam_size, top_beams, alpha):
-        states, source_length = self.init_decode_states(features)
         prefix = features.get("partial_targets") if self.has_input else _prefix(features)
+        source_length = features["inputs"].shape[1] if self.has_input else 0
         total_length = source_length + decode_length
         if prefix is not None:
             total_length += prefix.shape[1]
+        states, _ = self.init_decode_states(features, max_length=total_length)
         # The encoder keys/values and memory bias are the same for every beam of an example:
         # the search neither tiles nor reorders them (attention groups the beams' queries).
         memory = _split_memory_states(states)

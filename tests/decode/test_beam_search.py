@@ -23,6 +23,7 @@ from t2t.decode.beam_search import (
     beam_search,
     greedy_search,
     length_penalty,
+    log_normalizer,
     sample,
     select_top_beams,
 )
@@ -318,7 +319,7 @@ def test_sampling_top_k_support_and_reproducibility():
 def _grow_topk_reference(logits, alive_log_probs, step, alpha):
     """T2T's formulation: score all K*V extensions, then one top-2K over each example."""
     batch, beam, vocab = logits.shape
-    log_probs = torch.log_softmax(logits, dim=-1) + alive_log_probs.unsqueeze(2)
+    log_probs = (logits - log_normalizer(logits)) + alive_log_probs.unsqueeze(2)
     flat = (log_probs / length_penalty(step + 1, alpha)).view(batch, beam * vocab)
     return torch.sort(flat, dim=-1, descending=True, stable=True)
 
