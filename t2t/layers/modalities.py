@@ -233,8 +233,13 @@ class SymbolTop(nn.Module):
         self.weights = [weights]
         self.key = key
 
+    @property
+    def linear_weight(self) -> torch.Tensor:
+        """W [V, H], the table the logits multiply by (see `t2t.layers.packed_linear`)."""
+        return self.weights[0][self.key]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.weights[0][self.key])
+        return F.linear(x, self.linear_weight)
 
 
 class ClassLabelBottom(nn.Module):

@@ -18,6 +18,7 @@ from t2t.hparams import HParams, basic_params1
 from t2t.layers import attention as attn
 from t2t.layers import common
 from t2t.layers import transformer_layers as tl
+from t2t.layers.packed_linear import packed_linears
 from t2t.layers.timing_signal import get_timing_signal_1d
 from t2t.models import decoding
 from t2t.models.t2t_model import Features, T2TModel
@@ -301,18 +302,21 @@ class Transformer(T2TModel):
             return decoding.force_prefix(logits, prefix, i), step_states
 
         batch = features["inputs"].shape[0] if self.has_input else prefix.shape[0]
-        result = decoding.run_search(
-            symbols_to_logits_fn,
-            batch,
-            next(self.parameters()).device,
-            states,
-            total_length,
-            self.vocab_sizes["targets"],
-            self.hparams,
-            beam_size,
-            top_beams,
-            alpha,
-        )
+        # Every step multiplies the decoder's weights by batch x beams rows: pack them once.
+        stepped = [m for m in (self.decoder, self.target_top) if m is not None]
+        with packed_linears(stepped, batch * max(beam_size, 1)):
+            result = decoding.run_search(
+                symbols_to_logits_fn,
+                batch,
+                next(self.parameters()).device,
+                states,
+                total_length,
+                self.vocab_sizes["targets"],
+                self.hparams,
+                beam_size,
+                top_beams,
+                alpha,
+            )
         if prefix is not None and (beam_size <= 1 or top_beams <= 1):
             result["outputs"] = result["outputs"][..., prefix.shape[1] :]
         return result
