@@ -226,7 +226,7 @@ def log_normalizer(logits: Tensor, peak: Tensor | None = None) -> Tensor:
     in the last bit). It never materialises [..., V] log-probs (beam search needs only a
     few per row), and works through the rows a cache-sized block at a time: the logits of
     a large vocabulary do not fit in the CPU cache, and passes over all of them (subtract,
-    exp, sum) were bound by memory traffic.
+    exp, sum) were bound by memory traffic on CPU.
 
     Args:
         logits: [..., V] float32.
@@ -241,6 +241,8 @@ def log_normalizer(logits: Tensor, peak: Tensor | None = None) -> Tensor:
     peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
     total = torch.empty_like(peak)
     step = max(1, _SCRATCH_ELEMENTS // max(shape[-1], 1))
+    if x.device.type != "cpu":
+        step = x.shape[0]  # a GPU reads them at full bandwidth: one block, fewer launches
     scratch = x.new_empty(min(step, x.shape[0]), shape[-1])
     for start in range(0, x.shape[0], step):
         rows = slice(start, start + step)
