@@ -21,7 +21,10 @@ arbitrary, system-dependent steps, and a beam search that stops early is not com
 The cost of the mask is a few element-wise ops per step in every system.
 
 Runs alternate the systems (t2t, hf, ct2, t2t, hf, ct2, ...) and keep the best of
-``--repeat`` runs, since the machine may be shared. Reports sentences/s and ratios.
+``--repeat`` runs, since the machine may be shared. The process first applies the glibc
+malloc settings that `t2t-decoder` applies (`t2t.decode.malloc.keep_freed_memory`; all
+three systems share the process, so all run with them; ``--no_keep_freed_memory`` skips).
+Reports sentences/s and ratios.
 Needs the benchmark extras `transformers`, `ctranslate2` and `sentencepiece`.
 """
 
@@ -34,6 +37,8 @@ import time
 from collections.abc import Callable
 
 import torch
+
+from t2t.decode.malloc import keep_freed_memory
 
 SIZES = {
     # name: (hparams set, d_model, layers, heads, ffn, vocab); vocabularies as model_step.py
@@ -267,14 +272,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument(
+        "--no_keep_freed_memory",
+        action="store_true",
+        help="skip the glibc malloc settings t2t-decoder applies (see t2t/decode/malloc.py)",
+    )
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA device visible to torch")
     torch.set_num_threads(args.threads)
+    # What t2t-decoder does at start. It is process-wide, so all three systems run with it.
+    kept = False if args.no_keep_freed_memory else keep_freed_memory()
     print(
         f"torch {torch.__version__}, {args.threads} threads, device {args.device}, "
         f"batch {args.batch}, beam {args.beam}, alpha {args.alpha}, "
-        f"source {args.source_length} tokens, exactly {args.decode_length} generated"
+        f"source {args.source_length} tokens, exactly {args.decode_length} generated, "
+        f"keep_freed_memory {kept}"
     )
     rows = []
     for size in args.sizes.split(","):

@@ -208,6 +208,7 @@ def main(argv: list[str]) -> int | None:
     """Entry point of t2t-decoder."""
     from t2t.compat.usr_dir import import_usr_dir
     from t2t.decode import decoding
+    from t2t.decode.malloc import keep_freed_memory
     from t2t.errors import T2TError
 
     if len(argv) > 1:
@@ -219,6 +220,7 @@ def main(argv: list[str]) -> int | None:
     hp = decoding.decode_hparams(FLAGS.decode_hparams)
     from t2t.train.trainer import seed_everything
 
+    keep_freed_memory()  # reuse freed decoding buffers: no page faults per step
     seed_everything(FLAGS.random_seed)
     loaded = _load(output_dir)
     if FLAGS.score_file:

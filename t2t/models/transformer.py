@@ -235,7 +235,7 @@ class Transformer(T2TModel):
                 )
             }
             if memory is not None:
-                layer_states["encdec"] = layer.encdec_attention.sublayer.memory_kv(memory)
+                layer_states["encdec"] = layer.encdec_attention.sublayer.memory_cache(memory)
             states[f"layer_{i}"] = layer_states
         return states, source_length
 
