@@ -92,8 +92,12 @@ class SelfAttentionCache:
         if self._spare is None:
             self._spare = (torch.empty_like(self._k), torch.empty_like(self._v))
         spare_k, spare_v = self._spare
-        torch.index_select(self.k, 0, rows, out=spare_k[:, :, : self.length])
-        torch.index_select(self.v, 0, rows, out=spare_v[:, :, : self.length])
+        if self._k.device.type == "cpu":  # gathers straight into the strided spare views
+            torch.index_select(self.k, 0, rows, out=spare_k[:, :, : self.length])
+            torch.index_select(self.v, 0, rows, out=spare_v[:, :, : self.length])
+        else:  # other backends may not write `out=` views: gather, then copy
+            spare_k[:, :, : self.length] = self.k.index_select(0, rows)
+            spare_v[:, :, : self.length] = self.v.index_select(0, rows)
         self._spare = (self._k, self._v)
         self._k, self._v = spare_k, spare_v
         return self
