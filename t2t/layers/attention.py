@@ -269,7 +269,8 @@ class MultiheadAttention(nn.Module):
             cache: for incremental decoding. Self-attention (static_kv False): the keys and
                 values of earlier positions, a `SelfAttentionCache` or {"k", "v": [B, h, t,
                 d]}, extended in place with this call's. Encoder-decoder attention (static_kv
-                True): precomputed `memory_kv(memory)`, used instead of `memory`.
+                True): precomputed `memory_kv(memory)` or `memory_cache(memory)`, used instead of
+                `memory`.
             static_kv: the cache holds fixed memory keys/values.
 
         Returns:
