@@ -44,6 +44,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from t2t.decode.reductions import argmax_rows, log_normalizer, row_candidates
+
 EOS_ID = 1
 # T2T's finite "infinity": scores of impossible candidates are pushed down by this much.
 INF = 1.0e7
@@ -177,81 +179,6 @@ def _gather_beams(x: Tensor, index: Tensor) -> Tensor:
     return x.gather(1, expanded)
 
 
-_CHUNK = 64  # vocabulary block width for `_row_candidates`
-
-
-def _row_candidates(x: Tensor, m: int) -> tuple[Tensor, Tensor]:
-    """m largest entries of every row, in no particular order and ties broken arbitrarily.
-
-    Guarantee (all `_topk_from_row_candidates` needs): no entry left out of a row is larger
-    than the smallest one kept. For wide rows, `torch.topk` over the whole vocabulary is
-    slow on CPU, so we take the maximum of each block of `_CHUNK` entries (one vectorised
-    pass), keep the m blocks with the largest maxima plus the ragged tail, and run
-    `torch.topk` on those ``m * _CHUNK`` entries. Every block left out has a maximum no
-    larger than each kept block's, hence no larger than the m-th kept entry.
-
-    Args:
-        x: [R, V] scores.
-        m: entries per row, m <= V.
-
-    Returns:
-        (values [R, m], indices [R, m] into V).
-    """
-    rows, width = x.shape
-    blocks = width // _CHUNK
-    if blocks < 4 * m:  # narrow rows: the plain top-k is as fast
-        return torch.topk(x, m, dim=-1)
-    body = x[:, : blocks * _CHUNK].view(rows, blocks, _CHUNK)  # [R, blocks, C]
-    best_blocks = torch.topk(body.amax(dim=-1), m, dim=-1).indices  # [R, m]
-    gathered = body.gather(1, best_blocks.unsqueeze(2).expand(-1, -1, _CHUNK))  # [R, m, C]
-    offsets = best_blocks.unsqueeze(2) * _CHUNK + torch.arange(_CHUNK, device=x.device)
-    candidates, positions = gathered.view(rows, m * _CHUNK), offsets.view(rows, m * _CHUNK)
-    if blocks * _CHUNK < width:  # the tail that does not fill a block is always a candidate
-        tail = torch.arange(blocks * _CHUNK, width, device=x.device).expand(rows, -1)
-        candidates = torch.cat([candidates, x[:, blocks * _CHUNK :]], dim=1)
-        positions = torch.cat([positions, tail], dim=1)
-    values, picked = torch.topk(candidates, m, dim=-1)  # [R, m]
-    return values, positions.gather(1, picked)
-
-
-_SCRATCH_ELEMENTS = 1 << 18  # 1 MB of float32: rows of logits processed at a time
-
-
-def log_normalizer(logits: Tensor, peak: Tensor | None = None) -> Tensor:
-    """T2T's ``reduce_logsumexp`` over the last dimension; log-probs are ``logits - it``.
-
-    T2T (and TF) compute ``log(sum(exp(x - max))) + max`` with a non-finite max replaced
-    by 0, then subtract the result from the logits; we use the same formula, so log-probs
-    round as T2T's do (``log_softmax`` computes ``(x - max) - log(sum)``, which can differ
-    in the last bit). It never materialises [..., V] log-probs (beam search needs only a
-    few per row), and works through the rows a cache-sized block at a time: the logits of
-    a large vocabulary do not fit in the CPU cache, and passes over all of them (subtract,
-    exp, sum) were bound by memory traffic on CPU.
-
-    Args:
-        logits: [..., V] float32.
-        peak: [..., 1] the row maxima, if already known.
-
-    Returns:
-        [..., 1] float32.
-    """
-    shape = logits.shape
-    x = logits.reshape(-1, shape[-1])  # [R, V]
-    peak = x.amax(dim=-1, keepdim=True) if peak is None else peak.reshape(-1, 1)
-    peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
-    total = torch.empty_like(peak)
-    step = max(1, _SCRATCH_ELEMENTS // max(shape[-1], 1))
-    if x.device.type != "cpu":
-        step = x.shape[0]  # a GPU reads them at full bandwidth: one block, fewer launches
-    scratch = x.new_empty(min(step, x.shape[0]), shape[-1])
-    for start in range(0, x.shape[0], step):
-        rows = slice(start, start + step)
-        part = scratch[: x[rows].shape[0]]
-        torch.sub(x[rows], peak[rows], out=part)
-        torch.sum(part.exp_(), dim=-1, keepdim=True, out=total[rows])
-    return (total.log_() + peak).view(*shape[:-1], 1)
-
-
 def _topk_from_row_candidates(
     logits: Tensor, alive_log_probs: Tensor, penalty: Tensor, k: int
 ) -> tuple[Tensor, Tensor] | None:
@@ -280,7 +207,7 @@ def _topk_from_row_candidates(
     """
     batch_size, beam_size, vocab_size = logits.shape
     per_row = min(k + 1, vocab_size)
-    row_values, row_ids = _row_candidates(logits.view(-1, vocab_size), per_row)
+    row_values, row_ids = row_candidates(logits.reshape(-1, vocab_size), per_row)
     row_values = row_values.view(batch_size, beam_size, per_row)
     # The candidates hold each row's maximum, which the normalizer starts from.
     normalizer = log_normalizer(logits, peak=row_values.amax(dim=-1, keepdim=True))
@@ -390,6 +317,7 @@ def beam_search(
     states: dict | None = None,
     eos_id: int = EOS_ID,
     stop_early: bool = True,
+    first_step_per_example: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """T2T's beam search with GNMT length penalty.
 
@@ -405,6 +333,11 @@ def beam_search(
             to and returned by the step function, and reordered with the surviving beams.
         eos_id: end-of-sequence id.
         stop_early: stop once the best beam is settled (T2T passes ``top_beams == 1``).
+        first_step_per_example: at step 0 call the step function with one row per example
+            (ids [B, 1], the untiled states) instead of K identical copies, and tile the
+            states after it; for step functions that accept any number of rows (the
+            Transformer's). T2T always passes B*K rows, so custom step functions get that
+            unless they opt in.
 
     Returns:
         ids: LongTensor [B, K, L] with L = steps + 1 <= N + 1. Column 0 is the initial id,
@@ -422,8 +355,9 @@ def beam_search(
     finished_seq = torch.zeros_like(alive_seq)
     finished_scores = torch.full((batch_size, beam_size), -INF, dtype=torch.float32, device=device)
     finished_flags = torch.zeros((batch_size, beam_size), dtype=torch.bool, device=device)
-    # [B, ...] -> [B*K, ...], example-major like T2T's merged beam dimension.
-    states = _map_states(lambda t: t.repeat_interleave(beam_size, dim=0), states or {})
+    states = states or {}
+    if not first_step_per_example:  # [B, ...] -> [B*K, ...], example-major like T2T's
+        states = _map_states(lambda t: t.repeat_interleave(beam_size, dim=0), states)
     max_penalty = length_penalty(decode_length, alpha)
     batch_offsets = torch.arange(batch_size, device=device).unsqueeze(1) * beam_size  # [B, 1]
 
@@ -431,9 +365,13 @@ def beam_search(
     while step < decode_length and not _bound_is_met(
         alive_log_probs, finished_scores, max_penalty, stop_early
     ):
-        flat_ids = alive_seq.reshape(batch_size * beam_size, step + 1)  # [B*K, i+1]
-        logits, states = symbols_to_logits_fn(flat_ids, step, states)
-        logits = logits.view(batch_size, beam_size, vocab_size)  # [B, K, V]
+        if step == 0 and first_step_per_example:  # the K beams of an example are copies
+            logits, states = symbols_to_logits_fn(alive_seq[:, 0], step, states)  # [B, V]
+            logits = logits.unsqueeze(1).expand(-1, beam_size, -1)  # [B, K, V]
+        else:
+            flat_ids = alive_seq.reshape(batch_size * beam_size, step + 1)  # [B*K, i+1]
+            logits, states = symbols_to_logits_fn(flat_ids, step, states)
+            logits = logits.view(batch_size, beam_size, vocab_size)  # [B, K, V]
         topk_seq, topk_log_probs, topk_scores, topk_finished, topk_beam = _grow_topk(
             logits, alive_seq, alive_log_probs, step, alpha, eos_id
         )
@@ -443,6 +381,8 @@ def beam_search(
         alive_log_probs = topk_log_probs.gather(1, alive_index)
         # One gather of the states per step: parent of each new alive beam, as a flat row.
         parents = (topk_beam.gather(1, alive_index) + batch_offsets).view(-1)  # [B*K]
+        if step == 0 and first_step_per_example:  # states have a row per example
+            parents = torch.div(parents, beam_size, rounding_mode="floor")
         states = _map_states(lambda t, rows=parents: t.index_select(0, rows), states)
         finished_seq, finished_scores, finished_flags = _grow_finished(
             finished_seq, finished_scores, finished_flags, topk_seq, topk_scores, topk_finished
@@ -498,7 +438,7 @@ def _keep_top_k(logits: Tensor, top_k: int) -> Tensor:
 
 def _choose(
     logits: Tensor, temperature: float, top_k: int, generator: torch.Generator | None
-) -> Tensor:
+) -> tuple[Tensor, Tensor | None]:
     """T2T's `sample_with_temperature`: argmax at temperature 0, else multinomial.
 
     Args:
@@ -509,14 +449,14 @@ def _choose(
         generator: optional torch.Generator for reproducible sampling.
 
     Returns:
-        [N] chosen ids.
+        ([N] chosen ids, [N, 1] the row maxima when the argmax computed them, else None).
     """
     if temperature == 0.0:
-        return logits.argmax(dim=-1)
+        return argmax_rows(logits)
     if temperature < 0.0:
         raise ValueError(f"sampling temperature must be >= 0, got {temperature}")
     probs = torch.softmax(_keep_top_k(logits, top_k) / temperature, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1), None
 
 
 def sample(
@@ -564,9 +504,10 @@ def sample(
     while step < decode_length and not bool(hit_eos.all()):
         logits, states = symbols_to_logits_fn(ids, step, states)
         logits = logits.float()  # [B, V]
-        next_id = _choose(logits, temperature, top_k, generator)  # [B]
+        next_id, peak = _choose(logits, temperature, top_k, generator)  # [B], [B, 1]
         # T2T's log-prob of the chosen token; no [B, V] log-softmax.
-        token_log_prob = logits.gather(1, next_id.unsqueeze(1)) - log_normalizer(logits)
+        normalizer = log_normalizer(logits, peak=peak)
+        token_log_prob = logits.gather(1, next_id.unsqueeze(1)) - normalizer
         scores = scores + token_log_prob.squeeze(1) * (~hit_eos).float()
         next_id = next_id.masked_fill(hit_eos, 0)
         hit_eos = hit_eos | (next_id == eos_id)

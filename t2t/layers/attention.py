@@ -32,7 +32,8 @@ class SelfAttentionCache:
     copies the whole cache twice into freshly allocated memory, which at transformer_base
     size costs more than the attention itself. Here appending writes in place, and
     reordering gathers the filled part once into a second buffer pair (ping-pong), so each
-    step copies the cache once and allocates nothing.
+    step copies the cache at most once and allocates nothing; on CPU, when fewer than half
+    the rows change parent, only those rows are copied, in place.
 
     The object answers `index_select(0, rows)` and `repeat_interleave(n, dim=0)` like a
     tensor, which is all beam search does to decoding states (both return this object,
@@ -89,6 +90,8 @@ class SelfAttentionCache:
         if rows.shape[0] != self._k.shape[0]:
             self._resize(rows.shape[0], self._k.shape[2], rows)
             return self
+        if self._k.device.type == "cpu" and self._move_few_rows(rows):
+            return self
         if self._spare is None:
             self._spare = (torch.empty_like(self._k), torch.empty_like(self._v))
         spare_k, spare_v = self._spare
@@ -101,6 +104,24 @@ class SelfAttentionCache:
         self._spare = (self._k, self._v)
         self._k, self._v = spare_k, spare_v
         return self
+
+    def _move_few_rows(self, rows: torch.Tensor) -> bool:
+        """Reorders in place when fewer than half the rows change; False if it did not.
+
+        Most beams usually continue from themselves (row i's parent is row i). Copying only
+        the rows that change (their sources first, so that a row both read and overwritten
+        is read before it is written) moves less memory than gathering every row, until
+        about half of them change. Costs a device sync, hence CPU only.
+        """
+        moved = (rows != torch.arange(rows.shape[0], device=rows.device)).nonzero().view(-1)
+        if 2 * moved.shape[0] >= rows.shape[0]:
+            return False
+        if moved.shape[0]:
+            sources = rows.index_select(0, moved)
+            keys, values = self.k, self.v
+            keys.index_copy_(0, moved, keys.index_select(0, sources))
+            values.index_copy_(0, moved, values.index_select(0, sources))
+        return True
 
     def repeat_interleave(self, repeats: int, dim: int = 0) -> "SelfAttentionCache":
         """Repeats every row `repeats` times (tiling examples to beams)."""

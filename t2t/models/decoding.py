@@ -36,8 +36,12 @@ def run_search(
     top_beams: int = 1,
     alpha: float = 0.0,
     eos_id: int = EOS_ID,
+    first_step_per_example: bool = False,
 ) -> dict[str, torch.Tensor]:
     """Runs greedy / sampling (beam_size 1) or beam search from the start id 0.
+
+    `first_step_per_example` is beam search's (for step functions that take any number of
+    rows: the first step then runs once per example instead of once per beam).
 
     Returns:
         {"outputs": [B, L] (or [B, top_beams, L] when top_beams > 1), "scores": [B] (or
@@ -60,6 +64,7 @@ def run_search(
                 states=states,
                 eos_id=eos_id,
                 stop_early=(top_beams == 1),
+                first_step_per_example=first_step_per_example,
             )
         )
         if top_beams == 1:

@@ -316,6 +316,7 @@ class Transformer(T2TModel):
                 beam_size,
                 top_beams,
                 alpha,
+                first_step_per_example=True,  # decode_step takes any number of rows
             )
         if prefix is not None and (beam_size <= 1 or top_beams <= 1):
             result["outputs"] = result["outputs"][..., prefix.shape[1] :]

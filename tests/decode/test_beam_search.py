@@ -18,7 +18,6 @@ import torch
 from t2t.decode.beam_search import (
     INF,
     _grow_topk,
-    _row_candidates,
     _topk_lower_index_first,
     beam_search,
     greedy_search,
@@ -65,8 +64,10 @@ def state_step_fn(table: torch.Tensor, mod: int):
     return fn
 
 
+@pytest.mark.parametrize("per_example", [False, True], ids=["tiled", "first_step_per_example"])
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_matches_original_t2t(case):
+def test_matches_original_t2t(case, per_example):
+    """Also with step 0 run once per example (states tiled after it): same beams."""
     table = make_table(case)
     initial_ids = torch.tensor(case["initial_ids"])
     states = None
@@ -83,6 +84,7 @@ def test_matches_original_t2t(case):
         case["alpha"],
         states=states,
         stop_early=case["stop_early"],
+        first_step_per_example=per_example,
     )
     assert ids.tolist() == case["ids"]
     np.testing.assert_allclose(scores.numpy(), np.array(case["scores"]), rtol=1e-5, atol=1e-5)
@@ -346,14 +348,3 @@ def test_candidate_ranking_equals_ranking_every_extension(vocab, kind):
         expected_scores, expected_flat = _grow_topk_reference(logits, alive, step, 0.6)
         assert torch.equal(scores, expected_scores[:, : 2 * beam])
         assert torch.equal(beams * vocab + topk_seq[:, :, -1], expected_flat[:, : 2 * beam])
-
-
-@pytest.mark.parametrize("vocab", [64 * 36, 64 * 50 + 1, 8000])
-def test_row_candidates_keep_the_largest(vocab):
-    """Block-wise candidates: nothing left out exceeds the smallest value kept."""
-    gen = torch.Generator().manual_seed(vocab)
-    for x in (torch.randn(6, vocab, generator=gen), torch.randint(0, 3, (6, vocab)).float()):
-        values, indices = _row_candidates(x, 9)
-        assert torch.equal(x.gather(1, indices), values)
-        assert torch.equal(values.sort(-1).values, torch.topk(x, 9).values.sort(-1).values)
-        assert all(len(set(row.tolist())) == 9 for row in indices)  # 9 distinct positions

@@ -33,6 +33,31 @@ def test_append_and_reorder_match_cat_and_index_select(capacity):
         assert torch.equal(cache.k, naive["k"]) and torch.equal(cache.v, naive["v"])
 
 
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [0, 1, 2, 3, 4, 5, 6, 7],  # nothing moves
+        [1, 0, 2, 3, 4, 5, 6, 7],  # a swap: both rows are read before either is written
+        [0, 0, 2, 3, 4, 5, 7, 7],  # two rows copied from their neighbours
+        [2, 0, 1, 3, 4, 5, 6, 7],  # a 3-cycle (3 of 8 move: the in-place path)
+        [7, 6, 5, 4, 3, 2, 1, 0],  # everything moves (the gather path)
+        [0, 0, 0, 0, 4, 4, 4, 4],  # 6 of 8 move (the gather path)
+    ],
+)
+def test_reorder_in_place_or_by_gather_matches_index_select(rows):
+    """Few changed rows are copied in place, many are gathered: same keys and values."""
+    gen = torch.Generator().manual_seed(len(set(rows)))
+    naive, cache = _naive_and_cache(8, 16)
+    rows = torch.tensor(rows)
+    for _ in range(3):
+        k, v = torch.randn(8, 2, 1, 3, generator=gen), torch.randn(8, 2, 1, 4, generator=gen)
+        naive = {"k": torch.cat([naive["k"], k], 2), "v": torch.cat([naive["v"], v], 2)}
+        cache.append(k, v)
+        naive = _map_states(lambda t: t.index_select(0, rows), naive)
+        assert cache.index_select(0, rows) is cache
+        assert torch.equal(cache.k, naive["k"]) and torch.equal(cache.v, naive["v"])
+
+
 def test_reorder_to_fewer_rows_and_bad_dims():
     naive, cache = _naive_and_cache(4, 8)
     k, v = torch.randn(4, 2, 2, 3), torch.randn(4, 2, 2, 4)
