@@ -77,6 +77,7 @@ class _Positions(nn.Module):
             raise HParamsError(f"pos {pos!r} is not supported; use timing, emb or None")
         self.pos = pos
         self.max_length = max_length
+        self._signal: torch.Tensor | None = None  # timing signal of positions 0.., [1, P, H]
         if pos == "emb":
             weight = torch.randn(max_length, hidden_size) * hidden_size**-0.5
             self.embedding = common.own_init(nn.Parameter(weight))
@@ -84,10 +85,7 @@ class _Positions(nn.Module):
     def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
         """x: [B, T, H] at positions start .. start+T-1 -> x + positions."""
         if self.pos == "timing":
-            signal = get_timing_signal_1d(
-                x.shape[1], x.shape[2], start_index=start, device=x.device
-            )
-            return x + signal.to(x.dtype)
+            return x + self._timing_signal(start, x.shape[1], x.shape[2], x.device).to(x.dtype)
         if self.pos == "emb":
             if start + x.shape[1] > self.max_length:
                 raise ValueError(
@@ -96,6 +94,23 @@ class _Positions(nn.Module):
                 )
             return x + self.embedding[start : start + x.shape[1]]
         return x
+
+    def _timing_signal(self, start: int, length: int, channels: int, device) -> torch.Tensor:
+        """[1, length, channels] sinusoids of positions start.., sliced from a kept table.
+
+        Decoding adds one position a step; building its sinusoids each time took a dozen
+        small ops. The table holds the same values (positions are whole numbers, exact in
+        float32) and grows by doubling.
+        """
+        end = start + length
+        table = self._signal
+        if table is None or table.shape[1] < end or table.shape[2] != channels:
+            size = max(end, 2 * table.shape[1] if table is not None else 0, 64)
+            table = get_timing_signal_1d(size, channels, device=device)
+        elif table.device != device:
+            table = table.to(device)
+        self._signal = table
+        return table[:, start:end]
 
 
 def _dropout(x: torch.Tensor, hparams: HParams, training: bool) -> torch.Tensor:
