@@ -38,17 +38,24 @@ def row_candidates(x: Tensor, m: int) -> tuple[Tensor, Tensor]:
     blocks = width // CHUNK
     if blocks < 4 * m:  # narrow rows: the plain top-k is as fast
         return torch.topk(x, m, dim=-1)
+    x = x.contiguous()
     body = x[:, : blocks * CHUNK].view(rows, blocks, CHUNK)  # [R, blocks, C]
     best_blocks = torch.topk(body.amax(dim=-1), m, dim=-1).indices  # [R, m]
-    gathered = body.gather(1, best_blocks.unsqueeze(2).expand(-1, -1, CHUNK))  # [R, m, C]
-    offsets = best_blocks.unsqueeze(2) * CHUNK + torch.arange(CHUNK, device=x.device)
-    candidates, positions = gathered.view(rows, m * CHUNK), offsets.view(rows, m * CHUNK)
+    # Copy the chosen blocks with one row-wise index_select (a gather reads an index per
+    # element and was 7x slower): over a view whose row j is x's C entries from flat
+    # position j, block b of row r is row r * width + b * C.
+    flat = x.view(-1)
+    windows = flat.as_strided((flat.shape[0] - CHUNK + 1, CHUNK), (1, 1))
+    row_starts = torch.arange(rows, device=x.device).unsqueeze(1) * width
+    chosen = windows.index_select(0, (row_starts + best_blocks * CHUNK).view(-1))
+    candidates = chosen.view(rows, m * CHUNK)
     if blocks * CHUNK < width:  # the tail that does not fill a block is always a candidate
-        tail = torch.arange(blocks * CHUNK, width, device=x.device).expand(rows, -1)
         candidates = torch.cat([candidates, x[:, blocks * CHUNK :]], dim=1)
-        positions = torch.cat([positions, tail], dim=1)
-    values, picked = torch.topk(candidates, m, dim=-1)  # [R, m]
-    return values, positions.gather(1, picked)
+    values, picked = torch.topk(candidates, m, dim=-1)  # [R, m] positions in candidates
+    block = torch.div(picked, CHUNK, rounding_mode="floor")  # m for the tail
+    in_blocks = best_blocks.gather(1, block.clamp(max=m - 1)) * CHUNK + (picked - block * CHUNK)
+    in_tail = picked + (blocks - m) * CHUNK  # candidates past m * C are the tail's entries
+    return values, torch.where(block < m, in_blocks, in_tail)
 
 
 _SCRATCH_ELEMENTS = 1 << 18  # 1 MB of float32: rows of logits processed at a time
