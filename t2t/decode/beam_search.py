@@ -22,7 +22,9 @@ Speed (same results): the ``K * V`` extensions are not all scored; each beam's b
 ``2K + 1`` tokens are (see `_topk_from_row_candidates`, which falls back to scoring all of
 them when a tie could change the selection), and the states are reordered with one
 ``index_select`` per tensor. Models can keep per-example tensors that are the same for all
-beams (the encoder's keys/values) out of `states`, so they are neither tiled nor reordered.
+beams (the encoder's keys/values) out of `states`, so they are neither tiled nor reordered,
+and may run step 0 once per example (``first_step_per_example``). The vocabulary-wide
+reductions (normaliser, argmax, each row's best candidates) live in `t2t.decode.reductions`.
 
 The step function contract (shared with the models)::
 
