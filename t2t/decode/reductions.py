@@ -114,6 +114,7 @@ def argmax_rows(x: Tensor) -> tuple[Tensor, Tensor]:
     blocks = width // CHUNK
     if x.device.type != "cpu" or blocks < 4:  # GPUs reduce whole rows at full speed
         return x.argmax(dim=-1), x.amax(dim=-1, keepdim=True)
+    x = x.contiguous()
     maxima = x[:, : blocks * CHUNK].view(rows, blocks, CHUNK).amax(dim=-1)  # [R, blocks]
     if blocks * CHUNK < width:  # the ragged tail is one more (shorter) block
         maxima = torch.cat([maxima, x[:, blocks * CHUNK :].amax(dim=-1, keepdim=True)], dim=1)

@@ -27,6 +27,18 @@ def test_argmax_rows_equals_torch_argmax(width):
         assert torch.equal(peak, x.amax(dim=-1, keepdim=True))
 
 
+def test_reductions_take_strided_rows():
+    """Step functions may return views (a transposed or sliced table)."""
+    table = torch.randn(40 * CHUNK + 3, 5)
+    x = table.t()  # [5, V], not contiguous
+    index, peak = argmax_rows(x)
+    assert torch.equal(index, x.argmax(dim=-1))
+    assert torch.equal(peak, x.amax(dim=-1, keepdim=True))
+    values, indices = row_candidates(x, 9)
+    assert torch.equal(values.sort(-1).values, torch.topk(x, 9).values.sort(-1).values)
+    assert torch.equal(x.gather(1, indices), values)
+
+
 def test_argmax_rows_ties_go_to_the_lowest_index():
     x = torch.zeros(3, 40 * CHUNK)
     x[0, [5, 700, 2000]] = 1.0
