@@ -130,7 +130,7 @@ class SelfAttentionCache:
     def _move_few_rows(self, rows: torch.Tensor) -> bool:
         """Reorders in place when fewer than half the rows change; False if it did not.
 
-        Most beams usually continue from themselves (row i's parent is row i). Copying only
+        Often most beams continue from themselves (row i's parent is row i). Copying only
         the rows that change (their sources first, so that a row both read and overwritten
         is read before it is written) moves less memory than gathering every row, until
         about half of them change. Costs a device sync, hence CPU only.
