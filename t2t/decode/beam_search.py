@@ -209,10 +209,12 @@ def _topk_from_row_candidates(
     """
     batch_size, beam_size, vocab_size = logits.shape
     per_row = min(k + 1, vocab_size)
-    row_values, row_ids = row_candidates(logits.reshape(-1, vocab_size), per_row)
+    rows = logits.reshape(-1, vocab_size)  # [B*K, V]; a copy only of step 0's expanded view
+    row_values, row_ids = row_candidates(rows, per_row)
     row_values = row_values.view(batch_size, beam_size, per_row)
     # The candidates hold each row's maximum, which the normalizer starts from.
-    normalizer = log_normalizer(logits, peak=row_values.amax(dim=-1, keepdim=True))
+    peak = row_values.amax(dim=-1, keepdim=True)
+    normalizer = log_normalizer(rows, peak=peak).view(batch_size, beam_size, 1)
     row_values = row_values - normalizer  # [B, K, per_row] log-probs
     row_ids = row_ids.view(batch_size, beam_size, per_row)
     scores = (row_values + alive_log_probs.unsqueeze(2)) / penalty  # same rounding as T2T's
