@@ -106,7 +106,8 @@ class SelfAttentionCache:
         return self.k, self.v
 
     def index_select(self, dim: int, rows: torch.Tensor) -> "SelfAttentionCache":
-        """Keeps rows `rows` (beam reordering): one gather into the spare buffers."""
+        """Keeps rows `rows` (beam reordering): the changed rows copied in place when few
+        change (CPU), else one gather into the spare buffers."""
         if dim != 0:
             raise ValueError("SelfAttentionCache reorders rows (dim 0) only")
         if rows.shape[0] != self._k.shape[0]:
