@@ -41,7 +41,10 @@ def _ops_available() -> bool:
 def _weight_and_bias(module: nn.Module) -> tuple[torch.Tensor, torch.Tensor | None] | None:
     """The (weight [out, in], bias) a module multiplies by, if it is a plain linear map."""
     if type(module) is nn.Linear:
-        return module.weight, module.bias
+        params = module._parameters  # what module.weight reads, without __getattr__'s cost
+        if "weight" in params and "bias" in params:
+            return params["weight"], params["bias"]
+        return module.weight, module.bias  # e.g. set as plain attributes by a hook
     weight = getattr(module, "linear_weight", None)  # e.g. SymbolTop's shared table
     return (weight, None) if isinstance(weight, torch.Tensor) else None
 
@@ -62,22 +65,29 @@ def _packed_weight(module: nn.Module, weight: torch.Tensor, rows: int) -> torch.
 
 
 def _packed_forward(module: nn.Module, weight, bias, rows: int, packed: torch.Tensor):
-    stamp = _stamp(weight, rows)
+    """A forward for `module` that multiplies by `packed` while nothing has changed.
+
+    It runs every step of a decode, so its checks are the cheap ones that catch a change:
+    the same weight and bias objects, the weight's version counter (in-place updates) and
+    storage address (``.data`` replaced), the packed height and float32 input.
+    """
+    version, address = weight._version, weight.data_ptr()
 
     def forward(x: torch.Tensor) -> torch.Tensor:
         current = _weight_and_bias(module)
-        shape = x.shape
-        flat = x.reshape(-1, shape[-1])  # [M, in]
+        flat = x.reshape(-1, x.shape[-1])  # [M, in]
         if (
             flat.shape[0] != rows
+            or x.dtype != torch.float32
             or current is None
             or current[0] is not weight
-            or _stamp(weight, rows) != stamp
-            or x.dtype != torch.float32
+            or current[1] is not bias
+            or weight._version != version
+            or weight.data_ptr() != address
         ):
             return F.linear(x, *current) if current else module.__class__.forward(module, x)
         out = torch.ops.mkl._mkl_linear(flat, packed, weight, bias, rows)  # [M, out]
-        return out.view(*shape[:-1], out.shape[-1])
+        return out.view(*x.shape[:-1], out.shape[-1])
 
     return forward
 

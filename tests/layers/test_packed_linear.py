@@ -58,6 +58,27 @@ def test_a_weight_changed_inside_the_block_is_not_multiplied_stale():
     torch.testing.assert_close(got, nn.functional.linear(x, model[0].weight, model[0].bias))
 
 
+@needs_mkl
+@pytest.mark.parametrize("change", ["new_weight", "new_bias", "new_data", "plain_attributes"])
+def test_a_weight_or_bias_replaced_inside_the_block_is_used(change):
+    model = _model()
+    layer = model[0]
+    x = torch.randn(16, 8)
+    with torch.no_grad(), packed_linears([model], rows=16):
+        if change == "new_weight":
+            layer.weight = nn.Parameter(torch.randn(12, 8))
+        elif change == "new_bias":
+            layer.bias = nn.Parameter(torch.randn(12))
+        elif change == "new_data":  # same Parameter object, other storage
+            layer.weight.data = torch.randn(12, 8)
+        else:  # as old-style weight norm does: a plain tensor attribute, set by a hook
+            weight, bias = layer.weight.detach() * 3.0, layer.bias.detach()
+            del layer.weight, layer.bias
+            layer.weight, layer.bias = weight, bias
+        got = layer(x)
+    torch.testing.assert_close(got, nn.functional.linear(x, layer.weight, layer.bias))
+
+
 def test_few_rows_or_no_mkl_switch_nothing(monkeypatch):
     model = _model()
     with packed_linears([model], rows=packed_linear.MIN_ROWS - 1) as switched:
