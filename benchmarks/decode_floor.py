@@ -145,14 +145,7 @@ def compare(size: str, args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="tiny,base")
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--beam", type=int, default=4)
-    parser.add_argument("--alpha", type=float, default=0.6)
-    parser.add_argument("--source_length", type=int, default=32)
-    parser.add_argument("--decode_length", type=int, default=32)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
+    speed.add_decode_arguments(parser, threads=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     keep_freed_memory()

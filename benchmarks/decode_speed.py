@@ -260,17 +260,22 @@ def print_table(rows: list[dict], key: str, title: str) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_decode_arguments(parser: argparse.ArgumentParser, threads: int) -> None:
+    """The flags that set what is decoded and how often (shared with decode_floor.py)."""
     parser.add_argument("--sizes", default="tiny,base")
-    parser.add_argument("--systems", default="t2t,hf,ct2")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--alpha", type=float, default=0.6)
     parser.add_argument("--source_length", type=int, default=32)
     parser.add_argument("--decode_length", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=threads)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_decode_arguments(parser, threads=2)
+    parser.add_argument("--systems", default="t2t,hf,ct2")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument(
         "--no_keep_freed_memory",
