@@ -210,9 +210,7 @@ class Transformer(T2TModel):
 
     # ---- fast (cached) decoding -----------------------------------------------------
 
-    def init_decode_states(
-        self, features: Features, max_length: int | None = None
-    ) -> tuple[dict, int]:
+    def init_decode_states(self, features: Features, max_length: int | None = None) -> dict:
         """Runs the encoder and builds the per-layer key/value cache.
 
         Args:
@@ -220,17 +218,14 @@ class Transformer(T2TModel):
             max_length: decoding steps to reserve cache room for (the cache grows beyond).
 
         Returns:
-            (states, encoder length); states hold per decoder layer an empty
-            `SelfAttentionCache` of B rows and the encoder-decoder keys/values [B, ...],
-            plus the memory bias.
+            Per decoder layer an empty `SelfAttentionCache` of B rows and the
+            encoder-decoder keys/values [B, ...], plus the memory bias.
         """
         states: dict = {}
-        source_length = 0
         memory = None
         if self.has_input:
             inputs = self.bottoms["inputs"](features["inputs"])  # [B, S, H]
             memory, states["memory_bias"] = self.encoder(inputs, features.get("target_space_id"))
-            source_length = inputs.shape[1]
             batch = inputs.shape[0]
         else:
             batch = _prefix(features).shape[0]
@@ -252,7 +247,7 @@ class Transformer(T2TModel):
             if memory is not None:
                 layer_states["encdec"] = layer.encdec_attention.sublayer.memory_cache(memory)
             states[f"layer_{i}"] = layer_states
-        return states, source_length
+        return states
 
     def decode_step(self, ids: torch.Tensor, i: int, states: dict) -> tuple[torch.Tensor, dict]:
         """One cached decoding step: ids [N, i+1] (start id 0 first) -> logits [N, V].
@@ -306,7 +301,7 @@ class Transformer(T2TModel):
         total_length = source_length + decode_length
         if prefix is not None:
             total_length += prefix.shape[1]
-        states, _ = self.init_decode_states(features, max_length=total_length)
+        states = self.init_decode_states(features, max_length=total_length)
         # The encoder keys/values and memory bias are the same for every beam of an example:
         # the search neither tiles nor reorders them (attention groups the beams' queries).
         memory = _split_memory_states(states)

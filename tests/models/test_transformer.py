@@ -75,7 +75,7 @@ def test_cached_decoding_equals_full_forward(name, has_inputs, problem_hparams):
         del features["inputs"]
     full_logits, _ = model(features)
     step_features = dict(features) if has_inputs else {"targets": features["targets"]}
-    states, _ = model.init_decode_states(step_features)
+    states = model.init_decode_states(step_features)
     targets = features["targets"]
     ids = torch.zeros(3, 1, dtype=torch.long)
     for i in range(targets.shape[1]):
