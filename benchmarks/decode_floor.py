@@ -39,6 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import decode_speed as speed  # noqa: E402  (this folder is not a package)
 
 from t2t.decode.malloc import keep_freed_memory  # noqa: E402
+from t2t.layers.packed_linear import packing_available  # noqa: E402
 
 
 def product_shapes(size: str, batch: int, beam: int, source: int, length: int):
@@ -85,14 +86,6 @@ def build_products(shapes, packed: bool) -> list[Callable[[], torch.Tensor]]:
         else:
             calls.append(lambda x=x, w=weight: F.linear(x, w))
     return calls
-
-
-def packing_available() -> bool:
-    mkl = getattr(torch.ops, "mkl", None)
-    try:
-        return hasattr(mkl, "_mkl_linear") and torch.backends.mkl.is_available()
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def run_all(calls) -> None:

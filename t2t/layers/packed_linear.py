@@ -30,7 +30,8 @@ MIN_ROWS = 16
 _PACK_ATTRIBUTE = "_t2t_mkl_pack"
 
 
-def _ops_available() -> bool:
+def packing_available() -> bool:
+    """Whether this torch has MKL's packed GEMM ops (x86 builds with MKL)."""
     mkl = getattr(torch.ops, "mkl", None)
     try:
         return mkl is not None and hasattr(mkl, "_mkl_linear") and torch.backends.mkl.is_available()
@@ -104,7 +105,7 @@ def packed_linears(modules: Iterable[nn.Module], rows: int) -> Iterator[int]:
         How many modules were switched (0 where packing is unavailable or not worth it).
     """
     switched = []
-    if rows >= MIN_ROWS and _ops_available():
+    if rows >= MIN_ROWS and packing_available():
         for root in modules:
             for module in root.modules():
                 pair = _weight_and_bias(module)

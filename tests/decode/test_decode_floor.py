@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from t2t.layers.modalities import SymbolTop
+from t2t.layers.packed_linear import packing_available
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -61,7 +62,7 @@ def test_floor_products_run_plain_and_packed(floor):
     shapes = floor.product_shapes("tiny", 2, 2, 3, 2)
     names = {name for name, *_ in shapes}
     assert "softmax" in names and "enc0.q" in names and "dec1.ffn2" in names
-    for packed in (False, True) if floor.packing_available() else (False,):
+    for packed in (False, True) if packing_available() else (False,):
         calls = floor.build_products(shapes, packed)
         assert len(calls) == len(shapes)
         for call, (_, rows, _, n_out) in zip(calls, shapes, strict=True):

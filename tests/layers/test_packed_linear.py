@@ -8,7 +8,7 @@ from t2t.layers import packed_linear
 from t2t.layers.packed_linear import packed_linears
 
 needs_mkl = pytest.mark.skipif(
-    not packed_linear._ops_available(), reason="this torch has no MKL packed GEMM ops"
+    not packed_linear.packing_available(), reason="this torch has no MKL packed GEMM ops"
 )
 
 
@@ -83,7 +83,7 @@ def test_few_rows_or_no_mkl_switch_nothing(monkeypatch):
     model = _model()
     with packed_linears([model], rows=packed_linear.MIN_ROWS - 1) as switched:
         assert switched == 0
-    monkeypatch.setattr(packed_linear, "_ops_available", lambda: False)
+    monkeypatch.setattr(packed_linear, "packing_available", lambda: False)
     with packed_linears([model], rows=64) as switched:
         assert switched == 0
         assert model(torch.randn(64, 8)).shape == (64, 50)
