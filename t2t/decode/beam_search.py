@@ -369,7 +369,8 @@ def beam_search(
     while step < decode_length and not _bound_is_met(
         alive_log_probs, finished_scores, max_penalty, stop_early
     ):
-        if step == 0 and first_step_per_example:  # the K beams of an example are copies
+        per_example = step == 0 and first_step_per_example  # the K beams are copies
+        if per_example:
             logits, states = symbols_to_logits_fn(alive_seq[:, 0], step, states)  # [B, V]
             logits = logits.unsqueeze(1).expand(-1, beam_size, -1)  # [B, K, V]
         else:
@@ -385,7 +386,7 @@ def beam_search(
         alive_log_probs = topk_log_probs.gather(1, alive_index)
         # One gather of the states per step: parent of each new alive beam, as a flat row.
         parents = (topk_beam.gather(1, alive_index) + batch_offsets).view(-1)  # [B*K]
-        if step == 0 and first_step_per_example:  # states have a row per example
+        if per_example:  # states have a row per example
             parents = torch.div(parents, beam_size, rounding_mode="floor")
         states = _map_states(lambda t, rows=parents: t.index_select(0, rows), states)
         finished_seq, finished_scores, finished_flags = _grow_finished(
