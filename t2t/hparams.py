@@ -13,7 +13,7 @@ import os
 import re
 from typing import Any
 
-from t2t import registry
+from t2t import inert, registry
 from t2t.errors import HParamsError
 
 log = logging.getLogger(__name__)
@@ -457,11 +457,8 @@ def basic_params1() -> HParams:
 
     Every key is kept so that hparams strings, hparams.json files and user hparams sets
     written for T2T keep working. Keys that configure machinery we do not have are accepted
-    and have no effect: TPU and mesh-TensorFlow (`tpu_enable_host_call`, `use_custom_ops`,
-    `daisy_chain_variables`, `no_data_parallelism`, `symbol_modality_num_shards` - our
-    embedding is one tensor), multi-problem mixing (`multiproblem_*`), video and area
-    attention (`video_*`, `area_*`, `*_area_*`, `memory_height`), MoE and compression
-    (`moe_*`, `compress_steps`, `factored_logits`), and summaries (`summarize_*`).
+    and have no effect; they are listed, with the reason, in `t2t.inert.INERT_HPARAMS`, and
+    setting one in an override string logs a warning.
     """
     return HParams(**dict(_BASIC_PARAMS1))
 
@@ -521,7 +518,10 @@ def create_hparams(
         merge_json_file(hparams, hparams_path)
     if data_dir:
         hparams.add_hparam("data_dir", data_dir)
-    return hparams.parse(overrides)
+    before = hparams.values()
+    hparams.parse(overrides)
+    inert.warn_changed("hparam", before, hparams.values())  # once per process and name
+    return hparams
 
 
 _NOT_FROM_JSON = ("bottom", "loss", "name", "top", "weights_fn")

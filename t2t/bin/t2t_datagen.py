@@ -131,6 +131,7 @@ def main(argv: list[str]) -> int | None:
     if FLAGS.registry_help:
         print(registry.help_string())
         return 0
+    t2t_flags.check_compat_flags()
     if FLAGS.num_shards:
         raise T2TError("--num_shards should not be set for registered problems "
                        "(their shard counts are part of the problem)")  # fmt: skip

@@ -214,6 +214,7 @@ def main(argv: list[str]) -> int | None:
     if len(argv) > 1:
         raise T2TError(f"unexpected arguments: {' '.join(argv[1:])}")
     import_usr_dir(FLAGS.t2t_usr_dir)
+    t2t_flags.check_compat_flags()
     if not FLAGS.output_dir:
         raise T2TError("--output_dir (the training run's directory) must be given")
     output_dir = os.path.expanduser(FLAGS.output_dir)

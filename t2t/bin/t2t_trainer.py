@@ -146,8 +146,7 @@ def main(argv: list[str]) -> int | None:
     if FLAGS.registry_help:
         print(registry.help_string())
         return 0
-    for name in t2t_flags.ignored_flags_in_use():
-        log.warning("--%s is accepted for T2T compatibility and has no effect", name)
+    t2t_flags.check_compat_flags()
     resolve_names(FLAGS.problem, FLAGS.model, FLAGS.hparams_set)
     if FLAGS.hparams_set:  # a bad override fails now, before any data is read
         from t2t.hparams import create_hparams

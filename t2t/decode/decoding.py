@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from t2t import inert
 from t2t.hparams import HParams
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,10 @@ def decode_hparams(overrides: str = "") -> HParams:
         mlperf_success=False,
         export_extra_infer_outputs="",
     )
-    return hparams.parse(overrides)
+    defaults = hparams.values()
+    hparams.parse(overrides)
+    inert.warn_changed("decode hparam", defaults, hparams.values())
+    return hparams
 
 
 def default_output_filename(

@@ -1,0 +1,239 @@
+"""The one table of T2T names that t2t accepts and ignores, with the reason for each.
+
+T2T users set dozens of hparams and flags; a knob that parses and quietly does nothing wastes
+their GPU days. So every hparam of every registered set, every decode hparam and every flag
+of the t2t-* commands either does what it did in T2T, or is listed here. Setting a listed
+name to a value other than its default logs one warning per process and name, saying that
+it has no effect and why (`warn_if_set`). `tests/test_inert.py` fails when a registered name
+is neither read by t2t's code nor listed here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger("t2t")
+
+# Reasons (the first word is the tag counted in reports).
+TPU = "tpu: configures TPU / XLA / mesh-TensorFlow machinery that PyTorch does not need"
+CLUSTER = (
+    "cluster: configures TF's parameter-server cluster; t2t runs one process per GPU, "
+    "started by torchrun"
+)
+CLOUD = "cloud_ml: configures Google Cloud ML Engine jobs and hyperparameter tuning"
+TF_GRAPH = "tf_graph: configures TensorFlow graph, session, summary or debugger machinery"
+DTYPE = "dtype: TF's precision settings; use t2t-trainer --bf16 for mixed precision"
+UNUSED_IN_T2T = "unused_in_t2t: read nowhere in T2T 1.15.7 either"
+NOT_HERE = "not_here: belongs to a model family or feature t2t does not have yet"
+MULTIPROBLEM = "multiproblem: T2T's multi-problem training is not available in t2t"
+MEDIA = "media: image / video decoding output, for problems t2t does not have yet"
+
+INERT_HPARAMS: dict[str, str] = {
+    # TPU / XLA / mesh machinery
+    "tpu_enable_host_call": TPU,
+    "use_custom_ops": TPU,
+    "daisy_chain_variables": TPU,
+    "no_data_parallelism": TPU,
+    "symbol_modality_num_shards": TPU,  # our embedding is one tensor
+    "pad_batch": TPU,  # fixed batch shapes for TPU infeed
+    "attention_variables_3d": TPU,
+    "mlperf_mode": TPU,
+    # precision
+    "activation_dtype": DTYPE,
+    "weight_dtype": DTYPE,
+    "gpu_automatic_mixed_precision": DTYPE,
+    "mixed_precision_optimizer_loss_scaler": DTYPE,
+    "mixed_precision_optimizer_init_loss_scale": DTYPE,
+    # TF graph / summaries
+    "summarize_grads": TF_GRAPH,
+    "summarize_vars": TF_GRAPH,
+    "optimizer_zero_grads": TF_GRAPH,
+    # no effect in T2T itself
+    "learning_rate_minimum": UNUSED_IN_T2T,
+    "pretrained_model_dir": UNUSED_IN_T2T,
+    # model families and features not here yet
+    "kernel_height": NOT_HERE,  # convolutional baselines
+    "kernel_width": NOT_HERE,
+    "compress_steps": NOT_HERE,
+    "conv_first_kernel": NOT_HERE,
+    "factored_logits": NOT_HERE,
+    "moe_hidden_sizes": NOT_HERE,
+    "moe_num_experts": NOT_HERE,
+    "moe_k": NOT_HERE,
+    "moe_loss_coef": NOT_HERE,
+    "moe_overhead_train": NOT_HERE,
+    "moe_overhead_eval": NOT_HERE,
+    "video_num_input_frames": NOT_HERE,
+    "video_num_target_frames": NOT_HERE,
+    "area_value_mode": NOT_HERE,
+    "area_key_mode": NOT_HERE,
+    "num_area_layers": NOT_HERE,
+    "max_area_width": NOT_HERE,
+    "max_area_height": NOT_HERE,
+    "memory_height": NOT_HERE,
+    "split_targets_chunk_length": NOT_HERE,  # transformer_memory
+    "split_targets_max_chunks": NOT_HERE,
+    "split_targets_strided_training": NOT_HERE,
+    "gumbel_noise_weight": NOT_HERE,
+    "hard_attention_k": NOT_HERE,
+    "parameter_attention_key_channels": NOT_HERE,
+    "parameter_attention_value_channels": NOT_HERE,
+    "position_features": NOT_HERE,
+    "proximity_bias": NOT_HERE,
+    "heads_share_relative_embedding": NOT_HERE,  # dot_product_relative_v2 variants
+    "add_relative_to_values": NOT_HERE,
+    "nbr_decoder_problems": NOT_HERE,
+    "overload_eval_metric_name": NOT_HERE,
+    "force_full_predict": NOT_HERE,
+    "eval_run_autoregressive": NOT_HERE,
+    "warm_start_from_second": NOT_HERE,
+    # per-feature modality overrides: the modalities package implements them
+    "bottom": NOT_HERE,
+    "top": NOT_HERE,
+    "loss": NOT_HERE,
+    "weights_fn": NOT_HERE,
+    "name": NOT_HERE,
+    # multi-problem
+    "multiproblem_schedule_threshold": MULTIPROBLEM,
+    "multiproblem_per_task_threshold": MULTIPROBLEM,
+    "multiproblem_schedule_max_examples": MULTIPROBLEM,
+    "multiproblem_mixing_schedule": MULTIPROBLEM,
+    "multiproblem_reweight_label_loss": MULTIPROBLEM,
+    "multiproblem_label_weight": MULTIPROBLEM,
+    "multiproblem_target_eval_only": MULTIPROBLEM,
+    "multiproblem_vocab_size": MULTIPROBLEM,
+    "multiproblem_max_input_length": MULTIPROBLEM,
+    "multiproblem_max_target_length": MULTIPROBLEM,
+    "multiproblem_fixed_train_length": MULTIPROBLEM,
+}
+
+INERT_DECODE_HPARAMS: dict[str, str] = {
+    "save_images": MEDIA,
+    "display_decoded_images": MEDIA,
+    "frames_per_second": MEDIA,
+    "border_percent": MEDIA,
+    "max_display_outputs": MEDIA,
+    "max_display_decodes": MEDIA,
+    "vgg_ckpt_path": MEDIA,
+    "summaries_log_dir": TF_GRAPH,
+    "log_results": TF_GRAPH,  # T2T logged every decode through tf.logging
+    "decode_in_memory": TF_GRAPH,
+    "decode_timeout_mins": CLUSTER,
+    "shards": CLUSTER,  # split the input file and run one t2t-decoder per part instead
+    "shard_id": CLUSTER,
+    "shards_start_offset": CLUSTER,
+    "shard_google_format": CLUSTER,
+    "mlperf_decode_step": TPU,
+    "mlperf_threshold": TPU,
+    "mlperf_success": TPU,
+    "eos_penalty": UNUSED_IN_T2T,
+    "min_length_ratio": UNUSED_IN_T2T,
+    "block_size": NOT_HERE,  # blockwise parallel decoding
+    "guess_and_check_top_k": NOT_HERE,
+    "guess_and_check_epsilon": NOT_HERE,
+    "insertion_parallel": NOT_HERE,
+    "force_decode_length": NOT_HERE,
+    "identity_output": NOT_HERE,
+    "export_extra_infer_outputs": NOT_HERE,
+    "multiproblem_task_id": MULTIPROBLEM,
+}
+
+# Flags of T2T's commands that t2t accepts and ignores (name -> reason). t2t/bin/flags.py
+# defines them with T2T's defaults.
+INERT_FLAGS: dict[str, str] = {
+    "tfdbg": TF_GRAPH,
+    "dbgprofile": TF_GRAPH,
+    "export_saved_model": TF_GRAPH,
+    "export_saved_model_api_version": TF_GRAPH,
+    "enable_graph_rewriter": TF_GRAPH,
+    "log_device_placement": TF_GRAPH,
+    "inter_op_parallelism_threads": TF_GRAPH,
+    "intra_op_parallelism_threads": TF_GRAPH,
+    "use_guarantee_const_getter": TF_GRAPH,
+    "disable_grappler_optimizations": TF_GRAPH,
+    "profile": TF_GRAPH,
+    "eval_throttle_seconds": TF_GRAPH,
+    "use_tpu": TPU,
+    "use_tpu_estimator": TPU,
+    "tpu_num_shards": TPU,
+    "tpu_job_name": TPU,
+    "tpu_infeed_sleep_secs": TPU,
+    "cloud_tpu_name": TPU,
+    "xla_compile": TPU,
+    "xla_jit_level": TPU,
+    "master": CLUSTER,
+    "std_server_protocol": CLUSTER,
+    "sync": CLUSTER,
+    "worker_job": CLUSTER,
+    "worker_gpu": CLUSTER,
+    "worker_replicas": CLUSTER,
+    "worker_id": CLUSTER,
+    "worker_gpu_memory_fraction": CLUSTER,
+    "ps_gpu": CLUSTER,
+    "ps_job": CLUSTER,
+    "ps_replicas": CLUSTER,
+    "gpu_order": CLUSTER,
+    "optionally_use_dist_strat": CLUSTER,
+    "cloud_mlengine": CLOUD,
+    "cloud_mlengine_master_type": CLOUD,
+    "job-dir": CLOUD,
+    "hparams_range": CLOUD,  # Cloud ML Engine hyperparameter tuning
+    "autotune_objective": CLOUD,
+    "autotune_maximize": CLOUD,
+    "autotune_max_trials": CLOUD,
+    "autotune_parallel_trials": CLOUD,
+    "decode_shards": CLUSTER,
+    "decode_in_memory": TF_GRAPH,
+    "gpu_automatic_mixed_precision": DTYPE,
+    "eval_run_autoregressive": NOT_HERE,
+}
+
+_TABLES = {
+    "hparam": INERT_HPARAMS,
+    "decode hparam": INERT_DECODE_HPARAMS,
+    "flag": INERT_FLAGS,
+}
+_warned: set[tuple[str, str]] = set()
+
+
+def reason(kind: str, name: str) -> str | None:
+    """Why `name` (kind "hparam", "decode hparam" or "flag") has no effect; None if it acts."""
+    return _TABLES[kind].get(name)
+
+
+def warn_if_set(kind: str, name: str, value: Any, default: Any) -> bool:
+    """Logs once per process and name that an inert `name` was set to a non-default value.
+
+    Args:
+        kind: "hparam", "decode hparam" or "flag".
+        name: the hparam or flag name.
+        value: the value the user gave.
+        default: the value it would have had.
+
+    Returns:
+        True when `name` is inert and `value` differs from `default` (warned now or before).
+    """
+    why = reason(kind, name)
+    if why is None or value == default:
+        return False
+    if (kind, name) not in _warned:
+        _warned.add((kind, name))
+        prefix = "--" if kind == "flag" else ""
+        log.warning(
+            "%s %s%s=%r has no effect in t2t (%s)", kind, prefix, name, value, why.split(": ", 1)[1]
+        )
+    return True
+
+
+def warn_changed(kind: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """`warn_if_set` for every inert name whose value differs between `before` and `after`.
+
+    Returns:
+        The inert names that were changed.
+    """
+    return [
+        name
+        for name, value in after.items()
+        if name in before and warn_if_set(kind, name, value, before[name])
+    ]
