@@ -143,10 +143,10 @@ def main(argv: list[str]) -> int | None:
     if len(argv) > 1:
         raise T2TError(f"unexpected arguments: {' '.join(argv[1:])}")
     import_usr_dir(FLAGS.t2t_usr_dir)
+    t2t_flags.check_compat_flags()
     if FLAGS.registry_help:
         print(registry.help_string())
         return 0
-    t2t_flags.check_compat_flags()
     resolve_names(FLAGS.problem, FLAGS.model, FLAGS.hparams_set)
     if FLAGS.hparams_set:  # a bad override fails now, before any data is read
         from t2t.hparams import create_hparams

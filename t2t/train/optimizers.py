@@ -260,6 +260,29 @@ def add_gradient_noise(parameters: list[torch.Tensor], scale: float) -> None:
                 p.grad.add_(torch.randn_like(p.grad), alpha=scale)
 
 
+def body_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """The trainable parameters outside the modalities (T2T's variables under "/body/")."""
+    modality_params = set()
+    for attr in ("modality_weights", "bottoms", "target_bottom", "target_top"):
+        part = getattr(model, attr, None)
+        if isinstance(part, torch.nn.Module):
+            modality_params.update(id(p) for p in part.parameters())
+    return [p for p in model.parameters() if p.requires_grad and id(p) not in modality_params]
+
+
+def add_weight_noise(
+    parameters: list[torch.nn.Parameter], noise_rate: float, learning_rate: float
+) -> None:
+    """T2T's weight_noise: p += truncated_normal(0, 1, ±2) * noise_rate * learning_rate / 1000."""
+    if not noise_rate:
+        return
+    scale = noise_rate * learning_rate * 0.001
+    with torch.no_grad():
+        for p in parameters:
+            noise = torch.nn.init.trunc_normal_(torch.empty_like(p), 0.0, 1.0, -2.0, 2.0)
+            p.add_(noise, alpha=scale)
+
+
 def build_optimizer(model: torch.nn.Module, hparams: Any) -> torch.optim.Optimizer:
     """The registered optimizer `hparams.optimizer` over the model's trainable parameters."""
     params = [p for p in model.parameters() if p.requires_grad]

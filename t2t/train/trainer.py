@@ -32,7 +32,14 @@ import torch
 from t2t.errors import DataError, T2TError
 from t2t.train import checkpoints, distributed
 from t2t.train.logger import TrainingLogger
-from t2t.train.optimizers import add_gradient_noise, add_weight_decay_gradient, decayed_parameters
+from t2t.train.optimizers import (
+    add_gradient_noise,
+    add_weight_decay_gradient,
+    add_weight_noise,
+    body_parameters,
+    decayed_parameters,
+)
+from t2t.train.scheduled_sampling import ScheduledSampling
 
 log = logging.getLogger("t2t.trainer")
 
@@ -61,6 +68,9 @@ class TrainConfig:
         clip_grad_norm: global-norm gradient clipping (hparams.clip_grad_norm; 0 = off).
         weight_decay: T2T's L2-in-the-loss decay (hparams.weight_decay).
         grad_noise_scale: Gaussian gradient noise (hparams.grad_noise_scale).
+        weight_noise: T2T's weight noise on the body's weights (hparams.weight_noise).
+        scheduled_sampling: replaces the training forward pass (hparams.scheduled_sampling_*);
+            None: plain teacher forcing.
         autocast_dtype: "bfloat16" for mixed precision (autocast), or None.
         compile: wrap the model with torch.compile.
         device: "cpu", "cuda" or None (CUDA if available).
@@ -79,6 +89,8 @@ class TrainConfig:
     clip_grad_norm: float = 0.0
     weight_decay: float = 0.0
     grad_noise_scale: float = 0.0
+    weight_noise: float = 0.0
+    scheduled_sampling: ScheduledSampling | None = None
     autocast_dtype: str | None = None
     compile: bool = False
     device: str | None = None
@@ -87,11 +99,14 @@ class TrainConfig:
 
     @classmethod
     def from_hparams(cls, hparams: Any, **kwargs: Any) -> "TrainConfig":
-        """A config with clip_grad_norm, weight_decay, grad_noise_scale from hparams."""
+        """A config with clip_grad_norm, weight_decay, grad_noise_scale, weight_noise and
+        scheduled sampling from hparams."""
         values = dict(
             clip_grad_norm=hparams.get("clip_grad_norm", 0.0) or 0.0,
             weight_decay=hparams.get("weight_decay", 0.0) or 0.0,
             grad_noise_scale=hparams.get("grad_noise_scale", 0.0) or 0.0,
+            weight_noise=hparams.get("weight_noise", 0.0) or 0.0,
+            scheduled_sampling=ScheduledSampling.from_hparams(hparams),
         )
         values.update(kwargs)
         return cls(**values)
@@ -392,6 +407,7 @@ def train(
     _resume(run, model, optimizer, stream)
     decayed = decayed_parameters(model.named_parameters())
     trainable = [p for p in model.parameters() if p.requires_grad]
+    noised = body_parameters(model) if config.weight_noise else []
     train_model = model
     if context.enabled:
         device_ids = [context.device.index] if context.device.type == "cuda" else None
@@ -421,8 +437,14 @@ def train(
             features = to_device(next(stream), context.device)
             learning_rate = learning_rate_fn(run.step)
             _set_learning_rate(optimizer, learning_rate)
+            add_weight_noise(noised, config.weight_noise, learning_rate)
             with _autocast(context.device, config.autocast_dtype):
-                _, losses = train_model(features)
+                if config.scheduled_sampling is None:
+                    _, losses = train_model(features)
+                else:
+                    _, losses = config.scheduled_sampling.forward(
+                        train_model, model, features, run.step
+                    )
             loss, reported = training_loss(losses, context)
             loss.backward()
             add_weight_decay_gradient(decayed, config.weight_decay)
