@@ -107,7 +107,12 @@ def _options():
         local_eval_frequency=FLAGS.local_eval_frequency,
         # T2T checkpoints every max(iterations_per_loop, local_eval_frequency) steps.
         save_checkpoints_steps=max(FLAGS.iterations_per_loop, FLAGS.local_eval_frequency),
+        save_checkpoints_secs=FLAGS.save_checkpoints_secs,
         keep_checkpoint_max=FLAGS.keep_checkpoint_max,
+        early_stopping_steps=FLAGS.eval_early_stopping_steps,
+        early_stopping_metric=FLAGS.eval_early_stopping_metric,
+        early_stopping_delta=FLAGS.eval_early_stopping_metric_delta,
+        early_stopping_minimize=FLAGS.eval_early_stopping_metric_minimize,
         log_every_steps=FLAGS.log_step_count_steps,
         seed=FLAGS.random_seed,
         num_workers=FLAGS.data_workers,

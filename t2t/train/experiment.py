@@ -55,6 +55,7 @@ class RunOptions:
     eval_steps: int | None = 100
     local_eval_frequency: int = 1000
     save_checkpoints_steps: int | None = None
+    save_checkpoints_secs: int = 0
     keep_checkpoint_max: int = 20
     log_every_steps: int = 100
     seed: int | None = None
@@ -64,6 +65,10 @@ class RunOptions:
     compile: bool = False
     device: str | None = None
     progress_bar: bool = True
+    early_stopping_steps: int | None = None
+    early_stopping_metric: str = "loss"
+    early_stopping_delta: float = 0.1
+    early_stopping_minimize: bool = True
 
 
 def build_experiment(
@@ -168,6 +173,17 @@ class _FreshBatches:
         return iter(_batches(*self._args))
 
 
+def _early_stopping(options: RunOptions) -> trainer.EarlyStopping | None:
+    if not options.early_stopping_steps:
+        return None
+    return trainer.EarlyStopping(
+        num_steps=options.early_stopping_steps,
+        metric=options.early_stopping_metric,
+        delta=options.early_stopping_delta,
+        minimize=options.early_stopping_minimize,
+    )
+
+
 def _config(exp: Experiment, options: RunOptions, evaluate: bool) -> trainer.TrainConfig:
     save_every = options.save_checkpoints_steps or options.local_eval_frequency
     return trainer.TrainConfig.from_hparams(
@@ -176,6 +192,8 @@ def _config(exp: Experiment, options: RunOptions, evaluate: bool) -> trainer.Tra
         train_steps=options.train_steps,
         eval_steps=options.eval_steps,
         save_checkpoints_steps=save_every,
+        save_checkpoints_secs=options.save_checkpoints_secs,
+        early_stopping=_early_stopping(options) if evaluate else None,
         eval_every_steps=options.local_eval_frequency if evaluate else 0,
         keep_checkpoint_max=options.keep_checkpoint_max,
         log_every_steps=options.log_every_steps,

@@ -31,6 +31,7 @@ import torch
 
 from t2t.errors import DataError, T2TError
 from t2t.train import checkpoints, distributed
+from t2t.train.early_stopping import EarlyStopping
 from t2t.train.logger import TrainingLogger
 from t2t.train.optimizers import (
     add_gradient_noise,
@@ -60,6 +61,11 @@ class TrainConfig:
         train_steps: global step to train to (--train_steps).
         eval_steps: batches per evaluation (--eval_steps); None = the whole eval set.
         save_checkpoints_steps: checkpoint every N steps (and at the end).
+        save_checkpoints_secs: when > 0, checkpoint every N seconds instead of every
+            save_checkpoints_steps (T2T's --save_checkpoints_secs); the clock is checked
+            at each logging step (log_every_steps).
+        early_stopping: stop after an evaluation when its metric has plateaued
+            (T2T's --eval_early_stopping_*); None: never.
         eval_every_steps: evaluate every N steps (T2T local_eval_frequency); None = at each
             checkpoint; 0 = only at the end. No evaluation without eval_batches.
         keep_checkpoint_max: checkpoints kept (0 keeps all).
@@ -82,6 +88,8 @@ class TrainConfig:
     train_steps: int
     eval_steps: int | None = 100
     save_checkpoints_steps: int = 1000
+    save_checkpoints_secs: float = 0.0
+    early_stopping: EarlyStopping | None = None
     eval_every_steps: int | None = None
     keep_checkpoint_max: int = 20
     log_every_steps: int = 100
@@ -370,6 +378,32 @@ def _is_due(step: int, every: int | None, last: int) -> bool:
     return step == last or bool(every and step % every == 0)
 
 
+class _SaveClock:
+    """When a checkpoint is due: every save_checkpoints_steps, or every save_checkpoints_secs
+    (measured by the chief at logging steps, so that every process agrees)."""
+
+    def __init__(self, config: TrainConfig, context: distributed.DistributedContext) -> None:
+        self.config, self.context = config, context
+        self.last_save = time.monotonic()
+
+    def due(self, step: int) -> bool:
+        config = self.config
+        if not config.save_checkpoints_secs:
+            return _is_due(step, config.save_checkpoints_steps, config.train_steps)
+        if step == config.train_steps:
+            return True
+        if not _is_due(step, config.log_every_steps or 1, -1):
+            return False
+        late = time.monotonic() - self.last_save >= config.save_checkpoints_secs
+        if self.context.enabled:
+            flag = torch.tensor([float(late and self.context.is_chief)], device=self.context.device)
+            late = bool(distributed.all_reduce_sum(flag, self.context).item() > 0)
+        return late
+
+    def saved(self) -> None:
+        self.last_save = time.monotonic()
+
+
 def train(
     model: torch.nn.Module,
     optimizer_fn: Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer],
@@ -426,6 +460,7 @@ def train(
     tokens = torch.zeros((), dtype=torch.int64, device=context.device)
     result: dict[str, Any] = {"loss": None, "eval": None}
     timer = time.perf_counter()
+    clock = _SaveClock(config, context)
     eval_every = (
         config.save_checkpoints_steps
         if config.eval_every_steps is None
@@ -470,9 +505,10 @@ def train(
                     },
                 )
                 tokens.zero_()
-            if _is_due(run.step, config.save_checkpoints_steps, config.train_steps):
+            if clock.due(run.step):
                 _check_finite(run, bad)
                 _save(run, model, optimizer, stream)
+                clock.saved()
             if eval_batches is not None and _is_due(run.step, eval_every, config.train_steps):
                 result["eval"] = evaluate(
                     model,
@@ -485,6 +521,16 @@ def train(
                 )
                 logger.evaluation(run.step, "eval", result["eval"])
                 timer = time.perf_counter()  # do not count evaluation time as training time
+                if config.early_stopping and config.early_stopping.should_stop(
+                    run.step, result["eval"]
+                ):
+                    if run.last_good_checkpoint != checkpoints.checkpoint_prefix(
+                        config.output_dir, run.step
+                    ):
+                        _check_finite(run, bad)
+                        _save(run, model, optimizer, stream)
+                    result["early_stopped"] = True
+                    break
     finally:
         logger.close()
     result.update(step=run.step, checkpoint=run.last_good_checkpoint)
