@@ -43,6 +43,11 @@ flags.DEFINE_integer(
 flags.DEFINE_bool("eval_use_test_set", False, "Evaluate on the test split instead of dev.")
 flags.DEFINE_integer("keep_checkpoint_max", 20, "How many recent checkpoints to keep.")
 flags.DEFINE_integer(
+    "keep_checkpoint_every_n_hours",
+    10000,
+    "Besides the newest --keep_checkpoint_max, keep one checkpoint every N hours for good.",
+)
+flags.DEFINE_integer(
     "save_checkpoints_secs",
     0,
     "Save every N seconds instead of every --local_eval_frequency steps (0: by steps).",

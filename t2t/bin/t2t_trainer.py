@@ -109,6 +109,7 @@ def _options():
         save_checkpoints_steps=max(FLAGS.iterations_per_loop, FLAGS.local_eval_frequency),
         save_checkpoints_secs=FLAGS.save_checkpoints_secs,
         keep_checkpoint_max=FLAGS.keep_checkpoint_max,
+        keep_checkpoint_every_n_hours=FLAGS.keep_checkpoint_every_n_hours,
         early_stopping_steps=FLAGS.eval_early_stopping_steps,
         early_stopping_metric=FLAGS.eval_early_stopping_metric,
         early_stopping_delta=FLAGS.eval_early_stopping_metric_delta,

@@ -19,7 +19,7 @@ import os
 import re
 import struct
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -217,6 +217,7 @@ def save_checkpoint(
     model: torch.nn.Module,
     state: dict[str, Any],
     keep_checkpoint_max: int | None = 20,
+    preserve: Callable[[str], bool] | None = None,
 ) -> str:
     """Writes model.ckpt-<step> (weights + state), updates the index, drops old ones.
 
@@ -226,6 +227,9 @@ def save_checkpoint(
         model: the model (DDP / compiled wrappers are unwrapped).
         state: trainer state: tensors and plain Python types only.
         keep_checkpoint_max: how many checkpoints to keep; 0 or None keeps all (as TF).
+        preserve: called with each checkpoint that falls out of the newest
+            keep_checkpoint_max; when True its files stay (out of the index), as TF's
+            keep_checkpoint_every_n_hours kept them.
 
     Returns:
         The checkpoint prefix.
@@ -236,11 +240,16 @@ def save_checkpoint(
     module = _unwrap(model)
     metadata = {"format": "pt", "step": str(step)}
     _atomic_write(weights_path(prefix), lambda tmp: save_model(module, tmp, metadata=metadata))
-    register_checkpoint(output_dir, prefix, keep_checkpoint_max)
+    register_checkpoint(output_dir, prefix, keep_checkpoint_max, preserve)
     return prefix
 
 
-def register_checkpoint(output_dir: str, prefix: str, keep_checkpoint_max: int | None) -> None:
+def register_checkpoint(
+    output_dir: str,
+    prefix: str,
+    keep_checkpoint_max: int | None,
+    preserve: Callable[[str], bool] | None = None,
+) -> None:
     """Makes `prefix` the latest in the index and deletes checkpoints beyond the newest
     keep_checkpoint_max (0 or None keeps all). The index is rewritten before any deletion."""
     step = checkpoint_step(prefix)
@@ -253,6 +262,8 @@ def register_checkpoint(output_dir: str, prefix: str, keep_checkpoint_max: int |
         kept = [p for p in kept if p != prefix] + [prefix]
     write_checkpoint_index(output_dir, kept)
     for old in removed:  # after the index no longer names them
+        if preserve is not None and preserve(old):
+            continue
         for path in (weights_path(old), state_path(old)):
             if os.path.exists(path):
                 os.remove(path)

@@ -57,6 +57,7 @@ class RunOptions:
     save_checkpoints_steps: int | None = None
     save_checkpoints_secs: int = 0
     keep_checkpoint_max: int = 20
+    keep_checkpoint_every_n_hours: int = 0
     log_every_steps: int = 100
     seed: int | None = None
     num_workers: int = 0
@@ -196,6 +197,7 @@ def _config(exp: Experiment, options: RunOptions, evaluate: bool) -> trainer.Tra
         early_stopping=_early_stopping(options) if evaluate else None,
         eval_every_steps=options.local_eval_frequency if evaluate else 0,
         keep_checkpoint_max=options.keep_checkpoint_max,
+        keep_checkpoint_every_n_hours=options.keep_checkpoint_every_n_hours,
         log_every_steps=options.log_every_steps,
         seed=options.seed,
         autocast_dtype=options.autocast_dtype,

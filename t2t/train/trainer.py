@@ -20,6 +20,7 @@ equal those of an uninterrupted run.
 import dataclasses
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -69,6 +70,8 @@ class TrainConfig:
         eval_every_steps: evaluate every N steps (T2T local_eval_frequency); None = at each
             checkpoint; 0 = only at the end. No evaluation without eval_batches.
         keep_checkpoint_max: checkpoints kept (0 keeps all).
+        keep_checkpoint_every_n_hours: besides those, keep one checkpoint every N hours
+            for good (TF's Saver option; 0: never).
         log_every_steps: log.jsonl / console every N steps (--log_step_count_steps).
         seed: seeds Python, NumPy and torch (per process: seed + rank); None = unseeded.
         clip_grad_norm: global-norm gradient clipping (hparams.clip_grad_norm; 0 = off).
@@ -92,6 +95,7 @@ class TrainConfig:
     early_stopping: EarlyStopping | None = None
     eval_every_steps: int | None = None
     keep_checkpoint_max: int = 20
+    keep_checkpoint_every_n_hours: float = 0.0
     log_every_steps: int = 100
     seed: int | None = None
     clip_grad_norm: float = 0.0
@@ -312,6 +316,21 @@ class _Run:
         self.step = 0
         self.last_good_checkpoint: str | None = None
         self.checked_step = 0  # the last step whose loss was checked finite
+        # TF's keep_checkpoint_every_n_hours: the first checkpoint kept for good is the first
+        # one pruned that was written n hours after this process started, the next one
+        # n hours after that, ...
+        self.next_keep_time = time.time() + 3600.0 * config.keep_checkpoint_every_n_hours
+
+    def preserve(self, prefix: str) -> bool:
+        """Whether the pruned checkpoint `prefix` stays on disk (out of the index)."""
+        if not self.config.keep_checkpoint_every_n_hours:
+            return False
+        written = os.path.getmtime(checkpoints.weights_path(prefix))
+        if written < self.next_keep_time:
+            return False
+        self.next_keep_time = written + 3600.0 * self.config.keep_checkpoint_every_n_hours
+        log.info("keeping %s (keep_checkpoint_every_n_hours)", prefix)
+        return True
 
 
 def _resume(
@@ -353,7 +372,12 @@ def _save(
     if run.context.is_chief:
         state = {"step": run.step, "optimizer": optimizer.state_dict(), "ranks": ranks}
         run.last_good_checkpoint = checkpoints.save_checkpoint(
-            run.config.output_dir, run.step, model, state, run.config.keep_checkpoint_max
+            run.config.output_dir,
+            run.step,
+            model,
+            state,
+            run.config.keep_checkpoint_max,
+            preserve=run.preserve,
         )
 
 

@@ -83,3 +83,24 @@ def test_save_checkpoints_secs_replaces_steps(tmp_path, monkeypatch):
     assert by_steps == [6]  # every 1000 steps: only the final one
     # Clock read at start (0), then at each step's check: 10, 20 (save), 30, 40 (save), ...
     assert by_secs == [2, 4, 6]
+
+
+def test_keep_checkpoint_every_n_hours_keeps_one_per_period(tmp_path, monkeypatch):
+    # Checkpoint k is written at k half-hours after the start; keep_checkpoint_max=1.
+    monkeypatch.setattr(trainer.time, "time", lambda: 0.0)
+    monkeypatch.setattr(
+        trainer.os.path,
+        "getmtime",
+        lambda path: 1800.0 * int(path.rsplit("-", 1)[1].split(".")[0]),
+    )
+
+    def on_disk(output_dir):
+        names = [p.name for p in output_dir.iterdir() if p.name.endswith(".safetensors")]
+        return sorted(int(n.split("-")[1].split(".")[0]) for n in names)
+
+    common = dict(save_checkpoints_steps=1, eval_every_steps=0, keep_checkpoint_max=1)
+    _train(tmp_path / "plain", 6, **common)
+    _train(tmp_path / "hourly", 6, keep_checkpoint_every_n_hours=1.0, **common)
+    assert on_disk(tmp_path / "plain") == [6]
+    assert on_disk(tmp_path / "hourly") == [2, 4, 6]  # at 1 h and 2 h, then the newest
+    assert _saved_steps(tmp_path / "hourly") == [6]  # kept ones are out of the index, as in TF
