@@ -215,3 +215,83 @@ def test_problems_is_t2t_earlier_spelling_of_problem():
     assert "is not a registered problem" in out.stderr
     out = _trainer("--problems=algorithmic_reverse_binary40", "--problem=translate_ende_wmt32k")
     assert out.returncode == 2 and "disagree" in out.stderr
+
+
+# ---- flags ----------------------------------------------------------------------------------
+
+BIN_ROOT = T2T_ROOT / "bin"
+
+# The flags of T2T 1.15.7's t2t-trainer and t2t-decoder (utils/flags.py, bin/t2t_trainer.py,
+# bin/t2t_decoder.py): a T2T script may pass any of them.
+T2T_TRAINER_AND_DECODER_FLAGS = """
+registry_help tfdbg export_saved_model dbgprofile model hparams_set hparams_range hparams
+problem data_dir train_steps eval_early_stopping_metric eval_early_stopping_metric_delta
+eval_early_stopping_steps eval_early_stopping_metric_minimize eval_timeout_mins
+eval_run_autoregressive eval_use_test_set keep_checkpoint_max enable_graph_rewriter
+keep_checkpoint_every_n_hours save_checkpoints_secs log_device_placement warm_start_from
+local_eval_frequency eval_throttle_seconds sync worker_job worker_gpu worker_replicas worker_id
+worker_gpu_memory_fraction ps_gpu gpu_order ps_job ps_replicas decode_hparams decode_from_file
+decode_to_file decode_reference t2t_usr_dir random_seed tpu_num_shards tpu_job_name
+iterations_per_loop use_tpu use_tpu_estimator export_saved_model_api_version
+use_guarantee_const_getter xla_compile xla_jit_level tpu_infeed_sleep_secs generate_data tmp_dir
+profile inter_op_parallelism_threads intra_op_parallelism_threads optionally_use_dist_strat master
+output_dir schedule eval_steps std_server_protocol cloud_tpu_name cloud_mlengine
+cloud_mlengine_master_type autotune_objective autotune_maximize autotune_max_trials
+autotune_parallel_trials log_step_count_steps gpu_automatic_mixed_precision job-dir
+checkpoint_path keep_timestamp decode_interactive decode_shards score_file decode_in_memory
+disable_grappler_optimizations
+""".split()
+
+
+def flags_defined_and_read(root: pathlib.Path) -> tuple[set[str], set[str]]:
+    """(flag names defined with a literal name, names read as FLAGS.x / FLAGS["x"]) in root."""
+    defined: set[str] = set()
+    read: set[str] = set()
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = _callee(node)
+                if name.startswith("DEFINE_") and node.args and _string(node.args[0]):
+                    defined.add(_string(node.args[0]))
+                elif name == "define_once" and len(node.args) > 1 and _string(node.args[1]):
+                    defined.add(_string(node.args[1]))
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                if ast.unparse(node.value).endswith("FLAGS"):
+                    read.add(node.attr)
+            elif isinstance(node, ast.Subscript) and _string(node.slice):
+                if ast.unparse(node.value).endswith("FLAGS"):
+                    read.add(_string(node.slice))
+    return defined, read
+
+
+def test_every_flag_is_read_or_listed(tmp_path):
+    from t2t.bin import flags as t2t_flags
+
+    defined, read = flags_defined_and_read(BIN_ROOT)
+    assert len(defined) >= 60
+    assert sorted(defined - read - set(inert.INERT_FLAGS)) == []
+    # The compatibility flags defined in a loop are exactly the listed ones.
+    assert set(t2t_flags._IGNORED) | {"hparams_range"} == set(inert.INERT_FLAGS)
+    # The check catches a flag nobody reads:
+    (tmp_path / "cmd.py").write_text(
+        "flags.DEFINE_integer('zz_used', 1, '')\n"
+        "flags.DEFINE_bool('zz_unused', False, '')\n"
+        "print(FLAGS.zz_used)\n"
+    )
+    defined, read = flags_defined_and_read(tmp_path)
+    assert sorted(defined - read - set(inert.INERT_FLAGS)) == ["zz_unused"]
+
+
+def _flags_of(command: str) -> set[str]:
+    code = f"import {command}; from absl import flags; print(' '.join(flags.FLAGS))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_every_t2t_trainer_and_decoder_flag_is_accepted():
+    # One process per command: each defines its own flags, as when run from the shell.
+    trainer_flags = _flags_of("t2t.bin.t2t_trainer")
+    decoder_flags = _flags_of("t2t.bin.t2t_decoder")
+    assert len(T2T_TRAINER_AND_DECODER_FLAGS) == 80
+    ours = trainer_flags | decoder_flags
+    assert [n for n in T2T_TRAINER_AND_DECODER_FLAGS if n not in ours] == []
