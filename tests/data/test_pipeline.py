@@ -151,3 +151,14 @@ def test_rev_and_copy_variants_read_the_base_files(data_dir):
 def test_missing_data_names_the_command(tmp_path):
     with pytest.raises(DataError, match="t2t-datagen --problem=algorithmic_reverse_binary40_test"):
         pipeline.make_batches(NAME, "train", hparams(), str(tmp_path))
+
+
+def test_min_length_drops_short_examples(data_dir):
+    def shortest(hp):
+        batches = pipeline.make_batches(NAME, "eval", hp, data_dir)
+        return min(len(r) for b in batches for r in rows(b) + rows(b, "inputs"))
+
+    assert shortest(hparams()) < 6
+    # An example's length is its longest feature: all kept ones have one of >= 6 tokens.
+    kept = pipeline.make_batches(NAME, "eval", hparams(min_length=6), data_dir)
+    assert all(max(len(t), len(i)) >= 6 for b in kept for t, i in zip(rows(b), rows(b, "inputs")))
