@@ -21,6 +21,7 @@ CLUSTER = (
     "cluster: configures TF's parameter-server cluster; t2t runs one process per GPU, "
     "started by torchrun"
 )
+ESTIMATOR = "estimator: tf.estimator scheduling; t2t evaluates every --local_eval_frequency steps"
 CLOUD = "cloud_ml: configures Google Cloud ML Engine jobs and hyperparameter tuning"
 TF_GRAPH = "tf_graph: configures TensorFlow graph, session, summary or debugger machinery"
 DTYPE = "dtype: TF's precision settings; use t2t-trainer --bf16 for mixed precision"
@@ -153,7 +154,7 @@ INERT_FLAGS: dict[str, str] = {
     "use_guarantee_const_getter": TF_GRAPH,
     "disable_grappler_optimizations": TF_GRAPH,
     "profile": TF_GRAPH,
-    "eval_throttle_seconds": TF_GRAPH,
+    "eval_throttle_seconds": ESTIMATOR,
     "use_tpu": TPU,
     "use_tpu_estimator": TPU,
     "tpu_num_shards": TPU,

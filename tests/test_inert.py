@@ -151,7 +151,7 @@ def test_inert_table_counts_by_reason():
             counts[tag] = counts.get(tag, 0) + 1
     assert set(counts) <= {
         "tpu", "cluster", "cloud_ml", "tf_graph", "dtype", "unused_in_t2t", "not_here",
-        "multiproblem", "media",
+        "multiproblem", "media", "estimator",
     }  # fmt: skip
     assert sum(counts.values()) == (
         len(inert.INERT_HPARAMS) + len(inert.INERT_DECODE_HPARAMS) + len(inert.INERT_FLAGS)
