@@ -104,3 +104,27 @@ def test_keep_checkpoint_every_n_hours_keeps_one_per_period(tmp_path, monkeypatc
     assert on_disk(tmp_path / "plain") == [6]
     assert on_disk(tmp_path / "hourly") == [2, 4, 6]  # at 1 h and 2 h, then the newest
     assert _saved_steps(tmp_path / "hourly") == [6]  # kept ones are out of the index, as in TF
+
+
+def test_run_options_reach_the_train_config():
+    from t2t.train import experiment
+
+    options = experiment.RunOptions(
+        output_dir="out", train_steps=10, save_checkpoints_secs=30,
+        keep_checkpoint_every_n_hours=2, early_stopping_steps=500,
+        early_stopping_metric="accuracy", early_stopping_delta=0.01,
+        early_stopping_minimize=False,
+    )  # fmt: skip
+    assert experiment._early_stopping(experiment.RunOptions("out", 10)) is None
+    stop = experiment._early_stopping(options)
+    assert (stop.num_steps, stop.metric, stop.delta, stop.minimize) == (
+        500, "accuracy", 0.01, False,
+    )  # fmt: skip
+
+    class Exp:
+        hparams = toy_training.toy_hparams()
+
+    config = experiment._config(Exp, options, evaluate=True)
+    assert config.save_checkpoints_secs == 30 and config.keep_checkpoint_every_n_hours == 2
+    assert config.early_stopping is not None
+    assert experiment._config(Exp, options, evaluate=False).early_stopping is None
