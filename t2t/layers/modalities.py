@@ -1,7 +1,8 @@
 """Compatibility names for code that imports modalities from `t2t.layers`.
 
 The modalities live in `t2t.modalities` (one registered module per type); this module
-re-exports what code importing `t2t.layers.modalities` uses.
+re-exports what code importing `t2t.layers.modalities` uses, and is what a T2T user
+directory's `from tensor2tensor.layers import modalities` gets (`modalities.ModalityType`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "ClassLabelTop",
     "Identity",
     "IdentityBottom",
+    "ModalityType",
     "ModalityWeights",
     "OneHotBottom",
     "RealBottom",

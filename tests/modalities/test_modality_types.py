@@ -350,3 +350,15 @@ def test_label_smoothing_comes_from_the_hparams(spec_for, tiny_hp):
     logits = torch.log(torch.tensor([[[0.05, 0.9, 0.05]]]))
     num, den = modality.loss(logits, torch.tensor([[1]]), hp, 3, modality.weights_fn)
     assert den.item() == 1.0 and abs(num.item()) < 1e-5
+
+
+def test_t2t_user_code_finds_modality_type_where_t2t_has_it():
+    from t2t.compat import tensor2tensor_aliases
+
+    if not tensor2tensor_aliases.install():
+        pytest.skip("the original tensor2tensor is installed")
+    from tensor2tensor.data_generators import problem
+    from tensor2tensor.layers import modalities
+
+    assert modalities.ModalityType is ModalityType is problem.ModalityType
+    assert modalities.ModalityType.REAL_L2_LOSS in registry.list_modalities()
