@@ -204,7 +204,7 @@ class T2TModel(nn.Module):
     def weights_fn(self):
         """Loss weights of the targets as T2T picks them: a prepend mode's (for types with
         sequence targets: full attention always, masked attention outside training), else
-        `hparams.weights_fn["targets"]`, else the target modality's default."""
+        `metrics_weights_fn()`."""
         modality = self.modalities.get(TARGETS)
         if modality is None:
             return None
@@ -214,6 +214,14 @@ class T2TModel(nn.Module):
             or (prepend == "prepend_inputs_masked_attention" and not self.training)
         ):
             return weights_prepend_inputs_to_targets
+        return self.metrics_weights_fn()
+
+    def metrics_weights_fn(self):
+        """Weights of the targets for eval metrics (T2T's `create_evaluation_metrics`):
+        `hparams.weights_fn["targets"]`, else the target modality's default."""
+        modality = self.modalities.get(TARGETS)
+        if modality is None:
+            return None
         value = overrides.override(self.hparams, "weights_fn", TARGETS)
         return overrides.resolve_weights_fn(value, modality, TARGETS)
 

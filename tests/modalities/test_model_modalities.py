@@ -215,3 +215,19 @@ def test_a_modality_registered_here_trains_a_step(test_modality):
     _, after = model(FEATURES)
     assert after["training"].item() < losses["training"].item()
     assert math.isfinite(after["training"].item())
+
+
+def test_metrics_weights_follow_t2t():
+    # T2T's eval metrics use hparams.weights_fn["targets"] or the modality's default, and
+    # never the prepend-mode weights (those live in the model's own hparams copy).
+    from t2t.modalities.base import weights_prepend_inputs_to_targets
+
+    labels = torch.tensor([[4, 0, 7]])
+    hp = tiny(prepend_mode="prepend_inputs_full_attention")
+    model = build(hparams=hp, inputs=None)
+    assert model.weights_fn() is weights_prepend_inputs_to_targets
+    assert model.metrics_weights_fn()(labels).tolist() == [[1.0, 0.0, 1.0]]  # non-padding
+    model.hparams.weights_fn = {"targets": "weights_all"}
+    assert model.metrics_weights_fn()(labels).tolist() == [[1.0, 1.0, 1.0]]
+    classifier = build("transformer_encoder", targets="class_label", vocab_out=3)
+    assert classifier.metrics_weights_fn()(torch.tensor([0, 2])).tolist() == [1.0, 1.0]
