@@ -35,13 +35,24 @@ _PROBLEM_MODULES = tuple(
     )
 )
 _MODEL_MODULES = ("t2t.models.transformer", "t2t.models.lstm")
+_MODALITY_MODULES = tuple(
+    f"t2t.modalities.{name}"
+    for name in (
+        "symbol",
+        "ctc_symbol",
+        "class_label",
+        "pooling_class_label",
+        "real",
+        "identity",
+    )
+)
 
 _BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
     "problems": _PROBLEM_MODULES,
     "models": _MODEL_MODULES,
     "hparams": ("t2t.hparams", *_MODEL_MODULES),
     "ranged_hparams": ("t2t.hparams",),
-    "modalities": (),
+    "modalities": _MODALITY_MODULES,
     "optimizers": ("t2t.train.optimizers",),
     "learning_rate_schedules": ("t2t.train.learning_rate",),
 }
@@ -252,7 +263,7 @@ class Registries:
         ),
     )
     problems = Registry("problems", validator=_check_problem_name, on_set=_set_problem_name)
-    modalities = Registry("modalities")
+    modalities = Registry("modalities", on_set=_set_model_name)
     optimizers = Registry(
         "optimizers",
         validator=_check_positional_args(

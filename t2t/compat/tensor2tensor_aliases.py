@@ -19,6 +19,7 @@ MODULE_ALIASES: dict[str, str] = {
     "tensor2tensor.utils.registry": "t2t.registry",
     "tensor2tensor.utils.hparam": "t2t.hparams",
     "tensor2tensor.layers.common_hparams": "t2t.hparams",
+    "tensor2tensor.layers.modalities": "t2t.layers.modalities",
     "tensor2tensor.data_generators.text_encoder": "t2t.data.text_encoder",
     "tensor2tensor.data_generators.tokenizer": "t2t.data.tokenizer",
     "tensor2tensor.data_generators.problem": "t2t.problems.problem",

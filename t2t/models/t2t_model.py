@@ -16,8 +16,15 @@ from torch import nn
 
 from t2t.errors import HParamsError
 from t2t.hparams import HParams, copy_hparams
-from t2t.layers import modalities as mod
 from t2t.layers.common import initialize_module
+from t2t.modalities import overrides
+from t2t.modalities.base import (
+    Modality,
+    ModalitySpec,
+    ModalityWeights,
+    get_modality,
+    weights_prepend_inputs_to_targets,
+)
 
 Features = dict[str, torch.Tensor]
 Losses = dict[str, torch.Tensor]
@@ -67,10 +74,12 @@ class T2TModel(nn.Module):
             name: _padded_vocab(size, divisor)
             for name, size in (_problem_value(problem_hparams, "vocab_size", {}) or {}).items()
         }
-        for feature, modality in self.modality_types.items():
-            mod.check_modality_type(modality, feature)
+        # feature -> its registered modality (the type names stay in `modality_types`)
+        self.modalities: dict[str, Modality] = {
+            feature: get_modality(name, feature) for feature, name in self.modality_types.items()
+        }
         self._maybe_disable_shared_weights()
-        self.modality_weights = mod.ModalityWeights(self.hparams.hidden_size)
+        self.modality_weights = ModalityWeights(self.hparams.hidden_size)
         self.bottoms = nn.ModuleDict()
         self.target_bottom: nn.Module | None = None
         self.target_top: nn.Module | None = None
@@ -97,65 +106,45 @@ class T2TModel(nn.Module):
                 # T2T silently switches sharing off when the vocabularies differ.
                 hp.set_hparam("shared_embedding_and_softmax_weights", False)
 
-    def _symbol_key(self, feature: str, part: str, depth: int | None = None) -> str:
-        vocab = self.vocab_sizes[feature]
-        scope = mod.modality_name(self.modality_types[feature], vocab, self.hparams.hidden_size)
-        return self.modality_weights.table(scope, part, vocab, depth)
-
     def body_output_depth(self) -> int:
         """Depth of the body output, which the target top reads (default hidden_size)."""
         return self.hparams.hidden_size
 
-    def _input_bottom(self, feature: str, modality: str) -> nn.Module:
-        hp = self.hparams
+    def modality_spec(self, feature: str) -> ModalitySpec:
+        """What `feature`'s modality parts are built from (scope per `hparams.name`)."""
         vocab = self.vocab_sizes.get(feature)
-        if modality in (mod.SYMBOL, mod.SYMBOL_WEIGHTS_ALL):
-            shared = hp.shared_embedding_and_softmax_weights or hp.get("shared_embedding")
-            key = self._symbol_key(feature, "shared" if shared else "input_emb")
-            return mod.SymbolBottom(
-                self.modality_weights, key, hp.multiply_embedding_mode, hp.symbol_dropout
-            )
-        if modality == mod.CLASS_LABEL:
-            return mod.ClassLabelBottom(vocab, hp.hidden_size, hp.multiply_embedding_mode)
-        if modality == mod.SYMBOL_ONE_HOT:
-            return mod.OneHotBottom(vocab)
-        if modality in (mod.REAL, mod.REAL_L2_LOSS):
-            return mod.RealBottom(getattr(self.problem_hparams, "num_channels", 1), hp.hidden_size)
-        return mod.IdentityBottom()
+        scope = overrides.resolve_scope(
+            overrides.override(self.hparams, "name", feature),
+            self.modalities[feature],
+            self.hparams,
+            vocab,
+        )
+        return ModalitySpec(
+            feature=feature,
+            vocab_size=vocab,
+            hparams=self.hparams,
+            scope=scope,
+            tables=self.modality_weights,
+            body_output_depth=self.body_output_depth(),
+            problem_hparams=self.problem_hparams,
+        )
 
     def _build_modalities(self) -> None:
-        hp = self.hparams
-        for feature, modality in sorted(self.modality_types.items()):
+        """Bottoms of every feature (sorted by name), then the targets' bottom and top."""
+        for feature in sorted(self.modality_types):
             if feature != TARGETS:
-                self.bottoms[feature] = self._input_bottom(feature, modality)
-        modality = self.target_modality
-        if modality is None:
+                self.bottoms[feature] = self._bottom_module(feature, is_targets=False)
+        if self.target_modality is None:
             return
-        vocab = self.vocab_sizes.get(TARGETS)
-        if modality in (mod.SYMBOL, mod.SYMBOL_WEIGHTS_ALL):
-            shared = hp.shared_embedding_and_softmax_weights or hp.get("shared_embedding")
-            key = self._symbol_key(TARGETS, "shared" if shared else "target_emb")
-            self.target_bottom = mod.SymbolBottom(
-                self.modality_weights, key, hp.multiply_embedding_mode, hp.symbol_dropout
-            )
-            softmax = "shared" if hp.shared_embedding_and_softmax_weights else "softmax"
-            self.target_top = mod.SymbolTop(
-                self.modality_weights, self._symbol_key(TARGETS, softmax, self.body_output_depth())
-            )
-        elif modality == mod.CLASS_LABEL:
-            self.target_bottom = mod.ClassLabelTargetsBottom(hp.hidden_size)
-            self.target_top = mod.ClassLabelTop(self.body_output_depth(), vocab)
-        elif modality in (mod.REAL, mod.REAL_L2_LOSS):
-            self.target_bottom = mod.RealBottom(
-                getattr(self.problem_hparams, "num_channels", 1), hp.hidden_size
-            )
-            self.target_top = nn.Linear(self.body_output_depth(), vocab)
-        elif modality == mod.SYMBOL_ONE_HOT:
-            self.target_bottom = mod.OneHotBottom(vocab)
-            self.target_top = mod.Identity()
-        else:
-            self.target_bottom = mod.IdentityBottom()
-            self.target_top = mod.Identity()
+        self.target_bottom = self._bottom_module(TARGETS, is_targets=True)
+        spec = self.modality_spec(TARGETS)
+        value = overrides.override(self.hparams, "top", TARGETS)
+        self.target_top = overrides.resolve_top(value, self.modalities[TARGETS], spec)
+
+    def _bottom_module(self, feature: str, is_targets: bool) -> nn.Module:
+        value = overrides.override(self.hparams, "bottom", feature)
+        spec = self.modality_spec(feature)
+        return overrides.resolve_bottom(value, self.modalities[feature], spec, is_targets)
 
     def initialize_parameters(self) -> None:
         """T2T's variable initialization (call at the end of a subclass's __init__)."""
@@ -208,26 +197,59 @@ class T2TModel(nn.Module):
         """The target modality's top: [B, T, H] -> logits [B, T, V]."""
         if self.target_top is None:
             return body_output
+        if getattr(self.target_top, "takes_targets", False):  # an `hparams.top` function
+            return self.target_top(body_output, features.get(TARGETS))
         return self.target_top(body_output)
 
     def weights_fn(self):
-        """Loss weights for the targets (T2T: prepend modes weight only the target part)."""
+        """Loss weights of the targets as T2T picks them: a prepend mode's (for types with
+        sequence targets: full attention always, masked attention outside training), else
+        `metrics_weights_fn()`."""
+        modality = self.modalities.get(TARGETS)
+        if modality is None:
+            return None
         prepend = getattr(self.hparams, "prepend_mode", "none")
-        symbol = self.target_modality in (mod.SYMBOL, mod.SYMBOL_WEIGHTS_ALL, mod.SYMBOL_ONE_HOT)
-        if symbol and (
+        if modality.sequence_targets and (
             prepend == "prepend_inputs_full_attention"
             or (prepend == "prepend_inputs_masked_attention" and not self.training)
         ):
-            return mod.weights_prepend_inputs_to_targets
-        return None
+            return weights_prepend_inputs_to_targets
+        return self.metrics_weights_fn()
+
+    def metrics_weights_fn(self):
+        """Weights of the targets for eval metrics (T2T's `create_evaluation_metrics`):
+        `hparams.weights_fn["targets"]`, else the target modality's default."""
+        modality = self.modalities.get(TARGETS)
+        if modality is None:
+            return None
+        value = overrides.override(self.hparams, "weights_fn", TARGETS)
+        return overrides.resolve_weights_fn(value, modality, TARGETS)
+
+    def _mode_hparams(self) -> HParams:
+        """The hparams a loss sees: outside training, every *dropout and label_smoothing
+        are 0 (T2T's `set_mode`)."""
+        if self.training:
+            return self.hparams
+        hparams = copy_hparams(self.hparams)
+        for name, value in hparams.values().items():
+            zeroed = name.endswith("dropout") or name == "label_smoothing"
+            if zeroed and isinstance(value, (int, float)) and value:
+                hparams.set_hparam(name, type(value)(0))
+        return hparams
 
     def loss(self, logits: torch.Tensor, features: Features) -> Losses:
-        """The target modality's loss: {"training", "training_num", "training_den"}."""
+        """The target modality's loss (or `hparams.loss["targets"]`):
+        {"training", "training_num", "training_den"}."""
         if self.target_modality is None:
             raise HParamsError("the problem hparams have no 'targets' modality: no loss")
-        label_smoothing = self.hparams.label_smoothing if self.training else 0.0
-        num, den = mod.modality_loss(
-            self.target_modality, logits, features[TARGETS], label_smoothing, self.weights_fn()
+        value = overrides.override(self.hparams, "loss", TARGETS)
+        loss_fn = overrides.resolve_loss(value, self.modalities[TARGETS], TARGETS)
+        num, den = loss_fn(
+            logits,
+            features[TARGETS],
+            self._mode_hparams(),
+            self.vocab_sizes.get(TARGETS),
+            self.weights_fn(),
         )
         num = num * float(_problem_value(self.problem_hparams, "loss_multiplier", 1.0))
         return {

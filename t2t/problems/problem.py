@@ -29,6 +29,7 @@ import numpy as np
 from t2t.data import example_codec, text_encoder, tfrecord
 from t2t.errors import DataError
 from t2t.hparams import HParams
+from t2t.modalities.names import ModalityType as ModalityType  # T2T user code imports it here
 from t2t.problems import generator_utils
 from t2t.registry import camelcase_to_snakecase
 
@@ -97,29 +98,6 @@ class TaskID:
     EN_SIM = 8
     EN_SENT_PAIR = 9
     THREE_CL_NLI = 10
-
-
-class ModalityType:
-    """T2T's modality type strings, the values of `problem_hparams.modality`."""
-
-    AUDIO = "audio"
-    AUDIO_SPECTRAL = "audio_spectral"
-    CLASS_LABEL = "class_label"
-    CTC_SYMBOL = "ctc_symbol"
-    GENERIC_L2_LOSS = "generic_l2"
-    IDENTITY = "identity"
-    IDENTITY_SYMBOL = "identity_symbol"
-    IMAGE = "image"
-    MULTI_LABEL = "multi_label"
-    ONE_HOT_CLASS_LABEL = "one_hot_class_label"
-    REAL = "real"
-    REAL_L2_LOSS = "real_l2"
-    REAL_LOG_POISSON_LOSS = "real_log_poisson"
-    SIGMOID_CLASS_LABEL = "sigmoid_class_label"
-    SPEECH_RECOGNITION = "speech_recognition"
-    SYMBOL = "symbol"
-    SYMBOL_WEIGHTS_ALL = "symbol_weights_all"
-    SYMBOL_ONE_HOT = "symbol_one_hot"
 
 
 class Metrics:

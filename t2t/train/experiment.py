@@ -124,10 +124,15 @@ def metrics_fn_for(exp: Experiment) -> trainer.MetricsFn:
     if skipped:
         log.warning("eval metrics not implemented in t2t, skipped: %s", ", ".join(skipped))
 
+    # T2T weights every metric with hparams.weights_fn["targets"] or the modality's default.
+    weights_fn = exp.model.metrics_weights_fn()
+
     def metrics_fn(logits: torch.Tensor, features: dict[str, torch.Tensor]) -> dict[str, Any]:
-        labels = features["targets"]
+        labels, logits = features["targets"], logits.float()
         return {
-            eval_metric_key(exp.problem_name, name): METRICS_FNS[name](logits.float(), labels)
+            eval_metric_key(exp.problem_name, name): METRICS_FNS[name](
+                logits, labels, weights_fn=weights_fn
+            )
             for name in names
         }
 
