@@ -89,12 +89,6 @@ INERT_HPARAMS: dict[str, str] = {
     "force_full_predict": NOT_HERE,
     "eval_run_autoregressive": NOT_HERE,
     "warm_start_from_second": NOT_HERE,
-    # per-feature modality overrides: the modalities package implements them
-    "bottom": NOT_HERE,
-    "top": NOT_HERE,
-    "loss": NOT_HERE,
-    "weights_fn": NOT_HERE,
-    "name": NOT_HERE,
     # multi-problem
     "multiproblem_schedule_threshold": MULTIPROBLEM,
     "multiproblem_per_task_threshold": MULTIPROBLEM,
