@@ -6,9 +6,8 @@ Flags and seeding follow T2T: before each problem, Python's `random`, NumPy's gl
 and torch are seeded with --random_seed (429459), so the generated files are the same as
 the original's (algorithmic problems: example for example). `t2t-trainer --generate_data`
 generates through the same function with the default seed, so it writes the same files.
-Every file is written under a
-temporary name and renamed when complete, so an interrupted run never leaves a shard that
-looks finished; running the command again completes the work.
+Every file is written under a temporary name and renamed when complete, so an interrupted
+run never leaves a shard that looks finished; running the command again completes the work.
 """
 
 from __future__ import annotations
