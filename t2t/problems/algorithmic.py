@@ -6,10 +6,14 @@ every symbol is shifted by the 2 reserved ids and EOS=1 is appended, and example
 train shard k % num_shards (no shuffling). Pass `rng=np.random.RandomState(seed)` to a
 generator to draw from a private RNG instead.
 
-Deliberate departure: addition/multiplication use the separator symbol `base` and the
-nlp-like reverse can draw symbol `num_symbols`, i.e. id `num_symbols + 2`, one past T2T's
-declared vocab_size (T2T quirk). The files keep those ids; we declare vocab_size one larger
-for these problems so that an embedding lookup never goes out of range.
+T2T quirk: addition/multiplication use the separator symbol `base` and the nlp-like
+reverse can draw symbol `num_symbols`, i.e. id `num_symbols + 2`, one past T2T's declared
+vocab_size. The files keep those ids (as the original's). Addition and multiplication use
+the separator in every example, so we declare their vocab_size one larger (deliberate
+departure). The nlp-like reverse problems keep T2T's vocab_size (8002 / 32002, so a model
+has the original's parameter count): the top symbol is rare (4 of 3.6M train tokens, none
+in dev) and its id is read as PAD (0), which is what T2T's GPU run sees (an out-of-range
+lookup gives a zero embedding, which the encoder takes for padding).
 """
 
 from __future__ import annotations
@@ -299,12 +303,18 @@ class AlgorithmicReverseNlplike8k(AlgorithmicProblem):
     def num_symbols(self) -> int:
         return 8000
 
-    @property
-    def extra_symbols(self) -> int:
-        return 1
-
     def generator(self, nbr_symbols, max_length, nbr_cases):
         return reverse_generator_nlplike(nbr_symbols, max_length, nbr_cases, 10, 1.300)
+
+    def preprocess_example(self, example: dict, mode: str, hparams: Any) -> Any:
+        """Reads the generator's rare top id (one past T2T's vocab) as PAD, then T2T's common
+        preprocessing (see the module docstring)."""
+        vocab_size = self.num_symbols + text_encoder.NUM_RESERVED_TOKENS
+        for name in ("inputs", "targets"):
+            if name in example:
+                values = np.asarray(example[name])
+                example[name] = np.where(values >= vocab_size, 0, values).astype(values.dtype)
+        return super().preprocess_example(example, mode, hparams)
 
     @property
     def train_length(self) -> int:
