@@ -24,6 +24,8 @@ from t2t.bin import cli
 from t2t.bin import flags as t2t_flags  # noqa: F401 - defines --problem, --data_dir, --t2t_usr_dir
 
 FLAGS = flags.FLAGS
+for _name in ("problem", "data_dir", "t2t_usr_dir", "registry_help"):  # for --help
+    flags.declare_key_flag(_name)
 DEFAULT_SEED = 429459
 
 

@@ -9,6 +9,7 @@ from t2t.bin import cli
 from t2t.bin import flags as t2t_flags
 
 FLAGS = flags.FLAGS
+flags.adopt_module_key_flags(t2t_flags)  # --help lists the shared flags too
 
 flags.DEFINE_integer("random_seed", None, "Seed for Python, NumPy and torch.")
 flags.DEFINE_bool(
