@@ -11,7 +11,17 @@ from t2t.errors import T2TError
 
 
 def run(main: Callable[[list[str]], int | None]) -> None:
-    """Runs an absl `main(argv)`; a `T2TError` becomes a one-line message and exit code 2."""
+    """Runs an absl `main(argv)`; a `T2TError` becomes a one-line message and exit code 2.
+
+    `--help` shows the docstring and the key flags of `main`'s module (absl shows those of
+    `__main__`, which for an installed console script is a wrapper that defines none).
+    """
+    _show_command_help(main.__module__)
+    args = sys.argv[1 : sys.argv.index("--")] if "--" in sys.argv else sys.argv[1:]
+    for arg in args:  # absl prints the help too, but exits with status 1
+        if arg in ("--help", "-help", "-h", "-?", "--helpshort", "--helpfull"):
+            app.usage(shorthelp=arg != "--helpfull", writeto_stdout=True)
+            sys.exit(0)
 
     def guarded_main(argv: list[str]) -> int | None:
         try:
@@ -27,11 +37,29 @@ def run(main: Callable[[list[str]], int | None]) -> None:
     app.run(guarded_main)
 
 
+def _show_command_help(module_name: str) -> None:
+    """Makes the key flags and docstring of `module_name` those of absl's main module."""
+    from absl import flags
+
+    main_module = sys.modules.get("__main__")
+    if module_name == "__main__" or main_module is None:
+        return  # run as `python -m t2t.bin.<command>`: absl finds them itself
+    for flag in flags.FLAGS.get_key_flags_for_module(module_name):
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+    if not main_module.__doc__:
+        main_module.__doc__ = sys.modules[module_name].__doc__
+
+
 def define_once(kind: str, name: str, default: Any, help_text: str) -> None:
     """Defines absl flag `name` (`kind`: string, integer, bool, ...) unless another command
     module already did: tests import several commands into one process, and t2t-trainer,
-    t2t-datagen, t2t-decoder and t2t-avg-all share some flag names."""
+    t2t-datagen, t2t-decoder and t2t-avg-all share some flag names. Either way the flag is
+    a key flag of the calling module, so that its `--help` lists it."""
     from absl import flags
 
+    caller = sys._getframe(1).f_globals.get("__name__", "")
+    module = sys.argv[0] if caller == "__main__" else caller  # absl's name for __main__
     if name not in flags.FLAGS:
-        getattr(flags, f"DEFINE_{kind}")(name, default, help_text)
+        getattr(flags, f"DEFINE_{kind}")(name, default, help_text, module_name=module)
+    else:
+        flags.FLAGS.register_key_flag_for_module(module, flags.FLAGS[name])

@@ -4,9 +4,10 @@
 
 Flags and seeding follow T2T: before each problem, Python's `random`, NumPy's global RNG
 and torch are seeded with --random_seed (429459), so the generated files are the same as
-the original's (algorithmic problems: example for example). Every file is written under a
-temporary name and renamed when complete, so an interrupted run never leaves a shard that
-looks finished; running the command again completes the work.
+the original's (algorithmic problems: example for example). `t2t-trainer --generate_data`
+generates through the same function with the default seed, so it writes the same files.
+Every file is written under a temporary name and renamed when complete, so an interrupted
+run never leaves a shard that looks finished; running the command again completes the work.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from t2t.bin import cli
 from t2t.bin import flags as t2t_flags  # noqa: F401 - defines --problem, --data_dir, --t2t_usr_dir
 
 FLAGS = flags.FLAGS
-_DEFAULT_SEED = 429459
+for _name in ("problem", "data_dir", "t2t_usr_dir", "registry_help"):  # for --help
+    flags.declare_key_flag(_name)
+DEFAULT_SEED = 429459
 
 
 cli.define_once("string", "tmp_dir", "/tmp/t2t_datagen", "Temporary storage directory (downloads).")
@@ -31,7 +34,7 @@ cli.define_once("string", "exclude_problems", "", "Comma-separated substrings of
 cli.define_once("integer", "num_shards", 0, "Must stay 0 for registered problems (as in T2T).")
 cli.define_once("integer", "max_cases", 0, "Ignored for registered problems (as in T2T).")
 cli.define_once("bool", "only_list", False, "List the problems that would be generated, then exit.")
-cli.define_once("integer", "random_seed", _DEFAULT_SEED, "Random seed for python, numpy and torch.")
+cli.define_once("integer", "random_seed", DEFAULT_SEED, "Random seed for python, numpy and torch.")
 cli.define_once("integer", "task_id", -1, "For multiprocess problems: generate only this task.")
 cli.define_once("integer", "task_id_start", -1, "For multiprocess problems: first task id.")
 cli.define_once("integer", "task_id_end", -1, "For multiprocess problems: end task id (exclusive).")
@@ -103,10 +106,22 @@ def _generate_task(args: tuple[str, str, str, int]) -> None:
     registry.problem(name).generate_data(data_dir, tmp_dir, task_id)
 
 
-def generate_problem(name: str, data_dir: str, tmp_dir: str) -> None:
-    """Runs the registered problem's generate_data (with multiprocess tasks if it has them)."""
+def generate_problem(name: str, data_dir: str, tmp_dir: str, seed: int = DEFAULT_SEED) -> None:
+    """Seeds the RNGs with `seed`, then runs the registered problem's generate_data.
+
+    Both t2t-datagen and `t2t-trainer --generate_data` generate through here, so for the
+    same problem and seed they write the same files. Problems with multiprocess generation
+    run their tasks in a process pool.
+
+    Args:
+        name: registered problem name.
+        data_dir: where the shards and vocabulary go.
+        tmp_dir: where downloads and raw data go.
+        seed: for python `random`, NumPy and torch (T2T's datagen default: 429459).
+    """
     from t2t import registry
 
+    set_random_seed(seed)
     problem = registry.problem(name)
     task_id = None if FLAGS.task_id < 0 else FLAGS.task_id
     if task_id is None and problem.multiprocess_generate:
@@ -143,11 +158,10 @@ def main(argv: list[str]) -> int | None:
     print("Generating problems:\n" + registry.display_list_by_prefix(problems, 4), file=sys.stderr)
     if FLAGS.only_list:
         return 0
-    seed = _DEFAULT_SEED if FLAGS.random_seed is None else FLAGS.random_seed
+    seed = DEFAULT_SEED if FLAGS.random_seed is None else FLAGS.random_seed
     for name in problems:
-        set_random_seed(seed)
         print(f"Generating data for {name} into {data_dir}", file=sys.stderr)
-        generate_problem(name, data_dir, tmp_dir)
+        generate_problem(name, data_dir, tmp_dir, seed)
     return 0
 
 

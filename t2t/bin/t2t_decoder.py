@@ -24,6 +24,7 @@ from t2t.bin import cli
 from t2t.bin import flags as t2t_flags  # the shared T2T flags (and run_names)
 
 FLAGS = flags.FLAGS
+flags.adopt_module_key_flags(t2t_flags)  # --help lists the shared flags too
 log = logging.getLogger("t2t.decoder")
 
 
@@ -57,14 +58,20 @@ def _load(output_dir: str):
     return load_run(output_dir, _overridden_run(output_dir), FLAGS.checkpoint_path, FLAGS.device)
 
 
-def _decode_lines(loaded, lines: list[str], hp) -> list[str]:
-    """The output line of each input (T2T's format: best decode, or beams tab-separated)."""
+def _decode_lines(loaded, lines: list[str], hp, first_line: int = 1) -> list[str]:
+    """The output line of each input (T2T's format: best decode, or beams tab-separated).
+
+    Raises:
+        T2TError: naming the first line (counted from `first_line`) that cannot be encoded.
+    """
     from t2t.decode import decoding
 
     top_beams = hp.beam_size if hp.return_beams else 1
     fn = loaded.decode_batch_fn(hp.beam_size, hp.alpha, top_beams, hp.extra_length)
     batch_size = hp.batch_size if hp.batch_size > 0 else decoding.DEFAULT_DECODE_BATCH_SIZE
-    results = decoding.decode_lines(lines, fn, loaded.encode, batch_size, hp.max_input_size)
+    results = decoding.decode_lines(
+        lines, fn, loaded.encode, batch_size, hp.max_input_size, first_line
+    )
     decode = loaded.encoders["targets"].decode
     return [
         decoding.format_beams(
@@ -141,17 +148,28 @@ def decode_interactive(loaded, hp) -> None:
     """Reads lines from stdin and prints each decode (an empty input line is decoded too).
 
     At a terminal, "q" quits (T2T's prompt command); piped input is decoded line by line
-    as is, so that every input line gives one output line.
+    as is, so that every input line gives one output line. A line that cannot be encoded
+    (e.g. an id outside the vocabulary) is reported on stderr, by its number, and skipped
+    (piped: its output line is empty).
     """
+    from t2t.errors import T2TError
+
     interactive = sys.stdin.isatty()
     if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 become U+FFFD
         sys.stdin.reconfigure(encoding="utf-8", errors="replace")
     if interactive:
         print("Type an input and press Enter (q or Ctrl-D to quit).", file=sys.stderr)
-    for line in sys.stdin:
+    for number, line in enumerate(sys.stdin, 1):
         if interactive and line.strip() == "q":
             break
-        print(_decode_lines(loaded, [line.strip()], hp)[0], flush=True)
+        try:
+            output = _decode_lines(loaded, [line.strip()], hp, first_line=number)[0]
+        except T2TError as error:
+            print(f"error: {error}", file=sys.stderr, flush=True)
+            if interactive:
+                continue
+            output = ""
+        print(output, flush=True)
 
 
 def _rows_per_beam(

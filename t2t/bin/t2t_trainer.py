@@ -9,9 +9,14 @@ from t2t.bin import cli
 from t2t.bin import flags as t2t_flags
 
 FLAGS = flags.FLAGS
+flags.adopt_module_key_flags(t2t_flags)  # --help lists the shared flags too
 
 flags.DEFINE_integer("random_seed", None, "Seed for Python, NumPy and torch.")
-flags.DEFINE_bool("generate_data", False, "Generate the problem's data into --data_dir first.")
+flags.DEFINE_bool(
+    "generate_data",
+    False,
+    "Generate the problem's data into --data_dir first (the same files as t2t-datagen).",
+)
 flags.DEFINE_string("tmp_dir", "/tmp/t2t_datagen", "Directory for downloads and raw data.")
 flags.DEFINE_string("output_dir", "", "Directory for checkpoints, hparams.json and logs.")
 flags.DEFINE_string(
@@ -190,11 +195,14 @@ def _train(problem_name: str, data_dir: str) -> int:
     context = distributed.setup(options.device)  # under torchrun: joins the process group
     if FLAGS.generate_data:
         if context.is_chief:  # one process writes the data; the others wait for it
-            from t2t.bin.t2t_datagen import generate_problem
+            from t2t.bin.t2t_datagen import DEFAULT_SEED, generate_problem
 
             os.makedirs(data_dir, exist_ok=True)
             log.info("generating the data of %s into %s", problem_name, data_dir)
-            generate_problem(problem_name, data_dir, os.path.expanduser(FLAGS.tmp_dir))
+            # t2t-datagen's default seed, not --random_seed (which seeds training): the
+            # files are the same as `t2t-datagen --problem=...` writes.
+            tmp_dir = os.path.expanduser(FLAGS.tmp_dir)
+            generate_problem(problem_name, data_dir, tmp_dir, DEFAULT_SEED)
         if context.enabled:
             import torch.distributed
 

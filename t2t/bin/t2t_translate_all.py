@@ -23,6 +23,7 @@ from t2t.bin import cli
 from t2t.bin import flags as t2t_flags  # the shared T2T flags (and run_names)
 
 FLAGS = flags.FLAGS
+flags.adopt_module_key_flags(t2t_flags)  # --help lists the shared flags too
 log = logging.getLogger("t2t.translate_all")
 
 flags.DEFINE_string("model_dir", "", "The training run's directory (its checkpoints).")

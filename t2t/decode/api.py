@@ -23,6 +23,11 @@ from t2t.errors import T2TError
 log = logging.getLogger(__name__)
 
 
+def _cut(text: str, width: int = 60) -> str:
+    """`text` quoted, cut to `width` characters for a one-line message."""
+    return repr(text if len(text) <= width else text[: width - 3] + "...")
+
+
 class LoadedModel:
     """A model with its problem, hparams and vocabulary, ready to decode text.
 
@@ -51,11 +56,32 @@ class LoadedModel:
         return self.encoders["inputs" if self.problem.has_inputs else "targets"]
 
     def encode(self, text: str) -> list[int]:
-        """The ids of `text` for the model's input (no EOS)."""
+        """The ids of `text` for the model's input (no EOS).
+
+        Raises:
+            T2TError: `text` cannot be encoded, or gives an id outside the input vocabulary
+                (one line naming the text, cut down, and the vocabulary size).
+        """
+        encoder = self._input_encoder()
         try:
-            return list(self._input_encoder().encode(text))
+            ids = list(encoder.encode(text))
         except KeyError as error:  # a token vocabulary without an OOV token
-            raise T2TError(f"cannot encode {text[:80]!r}: {error.args[0]}") from None
+            raise T2TError(f"cannot encode {_cut(text)}: {error.args[0]}") from None
+        except ValueError as error:  # e.g. a token that is not a number, for an id encoder
+            raise T2TError(f"cannot encode {_cut(text)}: {error}") from None
+        feature = "inputs" if self.problem.has_inputs else "targets"
+        vocab_size = self.problem.get_hparams().vocab_size.get(feature)
+        bad = [k for k, i in enumerate(ids) if vocab_size and not 0 <= i < vocab_size]
+        if bad:
+            what = f"id {ids[bad[0]]}"
+            tokens = text.split()
+            if type(encoder).__name__ == "TextEncoder" and len(tokens) == len(ids):
+                what = f"token {tokens[bad[0]]!r} (id {ids[bad[0]]})"
+            raise T2TError(
+                f"{_cut(text)}: {what} is outside the {feature} vocabulary of "
+                f"{vocab_size} ids (0-{vocab_size - 1})"
+            )
+        return ids
 
     def decode_ids(self, ids: Sequence[int]) -> str:
         """Target ids -> text (EOS and what follows it removed)."""

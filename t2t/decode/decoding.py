@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from t2t import inert
+from t2t.errors import T2TError
 from t2t.hparams import HParams
 
 log = logging.getLogger(__name__)
@@ -178,14 +179,28 @@ def decode_lines(
     encode: Callable[[str], list[int]],
     batch_size: int = DEFAULT_DECODE_BATCH_SIZE,
     max_input_size: int = -1,
+    first_line: int = 1,
 ) -> list[list[Beam]]:
-    """Decodes `lines` in length-sorted batches; returns the beams in input order."""
+    """Decodes `lines` in length-sorted batches; returns the beams in input order.
+
+    Raises:
+        T2TError: a line cannot be encoded; the message names its number (lines counted
+            from `first_line`).
+    """
     order = length_sorted_order(lines)
     results: list[list[Beam]] = [[] for _ in lines]
     start_time, num_tokens = time.time(), 0
     for start in range(0, len(order), batch_size):
         indices = order[start : start + batch_size]
-        inputs = encode_batch([lines[i] for i in indices], encode, max_input_size)
+        try:
+            inputs = encode_batch([lines[i] for i in indices], encode, max_input_size)
+        except T2TError:  # name the first line (in input order) that cannot be encoded
+            for i in sorted(indices):
+                try:
+                    encode(lines[i])
+                except T2TError as error:
+                    raise T2TError(f"line {first_line + i}: {error}") from None
+            raise
         for index, beams in zip(indices, decode_batch(inputs)):
             results[index] = beams
             num_tokens += len(cut_at_eos(beams[0][0]))

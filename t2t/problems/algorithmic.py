@@ -6,10 +6,14 @@ every symbol is shifted by the 2 reserved ids and EOS=1 is appended, and example
 train shard k % num_shards (no shuffling). Pass `rng=np.random.RandomState(seed)` to a
 generator to draw from a private RNG instead.
 
-Deliberate departure: addition/multiplication use the separator symbol `base` and the
-nlp-like reverse can draw symbol `num_symbols`, i.e. id `num_symbols + 2`, one past T2T's
-declared vocab_size (T2T quirk). The files keep those ids; we declare vocab_size one larger
-for these problems so that an embedding lookup never goes out of range.
+T2T quirk: addition/multiplication use the separator symbol `base` and the nlp-like
+reverse can draw symbol `num_symbols`, i.e. id `num_symbols + 2`, one past T2T's declared
+vocab_size. The files keep those ids (as the original's). Addition and multiplication use
+the separator in every example, so we declare their vocab_size one larger (deliberate
+departure). The nlp-like reverse problems keep T2T's vocab_size (8002 / 32002, so a model
+has the original's parameter count): the top symbol is rare (4 of 3.6M train tokens, none
+in dev) and its id is read as PAD (0), which is what T2T's GPU run sees (an out-of-range
+lookup gives a zero embedding, which the encoder takes for padding).
 """
 
 from __future__ import annotations
@@ -33,29 +37,36 @@ class AlgorithmicProblem(Problem):
 
     @property
     def num_symbols(self) -> int:
+        """Number of symbols (ids 2..num_symbols+1 after the reserved PAD and EOS)."""
         raise NotImplementedError()
 
     def generator(self, nbr_symbols: int, max_length: int, nbr_cases: int) -> Iterator[Case]:
+        """Cases {"inputs": [...], "targets": [...]} over symbols 0..nbr_symbols-1."""
         raise NotImplementedError()
 
     @property
     def train_length(self) -> int:
+        """Longest training sequence (40)."""
         return 40
 
     @property
     def dev_length(self) -> int:
+        """Longest dev sequence (400)."""
         return 400
 
     @property
     def train_size(self) -> int:
+        """Number of training cases (100,000)."""
         return 100000
 
     @property
     def dev_size(self) -> int:
+        """Number of dev cases (10,000)."""
         return 10000
 
     @property
     def num_shards(self) -> int:
+        """Number of training shards (10; dev has 1)."""
         return 10
 
     @property
@@ -64,6 +75,8 @@ class AlgorithmicProblem(Problem):
         return 0
 
     def generate_data(self, data_dir: str, tmp_dir: str | None = None, task_id: int = -1) -> None:
+        """Writes the train and dev shards: symbols shifted by 2, EOS appended, case k in
+        train shard k % num_shards, no shuffling (as T2T)."""
         del tmp_dir, task_id
         generator_utils.generate_dataset_and_shuffle(
             self._generator_eos(self.num_symbols, self.train_length, self.train_size),
@@ -83,6 +96,7 @@ class AlgorithmicProblem(Problem):
             }
 
     def hparams(self, defaults: Any, model_hparams: Any) -> None:
+        """Symbol modalities of num_symbols + 2 (+ extra_symbols) ids, digit space ids."""
         vocab_size = self.num_symbols + text_encoder.NUM_RESERVED_TOKENS + self.extra_symbols
         defaults.modality = {"inputs": ModalityType.SYMBOL, "targets": ModalityType.SYMBOL}
         defaults.vocab_size = {"inputs": vocab_size, "targets": vocab_size}
@@ -224,35 +238,46 @@ class AlgorithmicIdentityBinary40(AlgorithmicProblem):
 
     @property
     def num_symbols(self) -> int:
+        """Two symbols."""
         return 2
 
     def generator(self, nbr_symbols, max_length, nbr_cases):
+        """Targets equal the inputs."""
         return identity_generator(nbr_symbols, max_length, nbr_cases)
 
 
 @registry.register_problem
 class AlgorithmicIdentityDecimal40(AlgorithmicIdentityBinary40):
+    """Identity over 10 symbols."""
+
     @property
     def num_symbols(self) -> int:
+        """Ten symbols."""
         return 10
 
 
 @registry.register_problem
 class AlgorithmicIdentityVocab95Train20Eval30(AlgorithmicIdentityBinary40):
+    """Identity over 95 symbols; train length 20, dev length 30, 1M training cases."""
+
     @property
     def num_symbols(self) -> int:
+        """95 symbols."""
         return 95
 
     @property
     def train_length(self) -> int:
+        """Longest training sequence (20)."""
         return 20
 
     @property
     def dev_length(self) -> int:
+        """Longest dev sequence (30)."""
         return 30
 
     @property
     def train_size(self) -> int:
+        """Number of training cases (1,000,000)."""
         return 1000000
 
 
@@ -262,13 +287,16 @@ class AlgorithmicShiftDecimal40(AlgorithmicProblem):
 
     @property
     def num_symbols(self) -> int:
+        """20 symbols: the inputs use 0..9, the targets 10..19."""
         return 20
 
     def generator(self, nbr_symbols, max_length, nbr_cases):
+        """Each target symbol is its input symbol + 10."""
         return shift_generator(nbr_symbols, 10, max_length, nbr_cases)
 
     @property
     def dev_length(self) -> int:
+        """Longest dev sequence (80)."""
         return 80
 
 
@@ -278,16 +306,21 @@ class AlgorithmicReverseBinary40(AlgorithmicProblem):
 
     @property
     def num_symbols(self) -> int:
+        """Two symbols."""
         return 2
 
     def generator(self, nbr_symbols, max_length, nbr_cases):
+        """Targets are the inputs reversed."""
         return reverse_generator(nbr_symbols, max_length, nbr_cases)
 
 
 @registry.register_problem
 class AlgorithmicReverseDecimal40(AlgorithmicReverseBinary40):
+    """Reverse over 10 symbols."""
+
     @property
     def num_symbols(self) -> int:
+        """Ten symbols."""
         return 10
 
 
@@ -297,31 +330,45 @@ class AlgorithmicReverseNlplike8k(AlgorithmicProblem):
 
     @property
     def num_symbols(self) -> int:
+        """8000 symbols."""
         return 8000
 
-    @property
-    def extra_symbols(self) -> int:
-        return 1
-
     def generator(self, nbr_symbols, max_length, nbr_cases):
+        """Zipf-distributed symbols (alpha 1.3), lengths around 35; targets reversed."""
         return reverse_generator_nlplike(nbr_symbols, max_length, nbr_cases, 10, 1.300)
+
+    def preprocess_example(self, example: dict, mode: str, hparams: Any) -> Any:
+        """Reads the generator's rare top id (one past T2T's vocab) as PAD, then T2T's common
+        preprocessing (see the module docstring)."""
+        vocab_size = self.num_symbols + text_encoder.NUM_RESERVED_TOKENS
+        for name in ("inputs", "targets"):
+            if name in example:
+                values = np.asarray(example[name])
+                example[name] = np.where(values >= vocab_size, 0, values).astype(values.dtype)
+        return super().preprocess_example(example, mode, hparams)
 
     @property
     def train_length(self) -> int:
+        """Longest training sequence (70)."""
         return 70
 
     @property
     def dev_length(self) -> int:
+        """Longest dev sequence (70)."""
         return 70
 
 
 @registry.register_problem
 class AlgorithmicReverseNlplike32k(AlgorithmicReverseNlplike8k):
+    """Reverse over 32000 Zipf-distributed symbols (alpha 1.05)."""
+
     @property
     def num_symbols(self) -> int:
+        """32000 symbols."""
         return 32000
 
     def generator(self, nbr_symbols, max_length, nbr_cases):
+        """Zipf-distributed symbols (alpha 1.05), lengths around 35; targets reversed."""
         return reverse_generator_nlplike(nbr_symbols, max_length, nbr_cases, 10, 1.050)
 
 
@@ -331,20 +378,26 @@ class AlgorithmicAdditionBinary40(AlgorithmicProblem):
 
     @property
     def num_symbols(self) -> int:
+        """Two digits."""
         return 2
 
     @property
     def extra_symbols(self) -> int:
+        """One: the separator symbol (id num_symbols + 2) between the two numbers."""
         return 1
 
     def generator(self, nbr_symbols, max_length, nbr_cases):
+        """Inputs: number, separator, number; targets: their sum (lower-endian digits)."""
         return addition_generator(nbr_symbols, max_length, nbr_cases)
 
 
 @registry.register_problem
 class AlgorithmicAdditionDecimal40(AlgorithmicAdditionBinary40):
+    """Add two decimal numbers (lower-endian digits)."""
+
     @property
     def num_symbols(self) -> int:
+        """Ten digits."""
         return 10
 
 
@@ -354,20 +407,26 @@ class AlgorithmicMultiplicationBinary40(AlgorithmicProblem):
 
     @property
     def num_symbols(self) -> int:
+        """Two digits."""
         return 2
 
     @property
     def extra_symbols(self) -> int:
+        """One: the separator symbol (id num_symbols + 2) between the two numbers."""
         return 1
 
     def generator(self, nbr_symbols, max_length, nbr_cases):
+        """Inputs: number, separator, number; targets: their product (lower-endian digits)."""
         return multiplication_generator(nbr_symbols, max_length, nbr_cases)
 
 
 @registry.register_problem
 class AlgorithmicMultiplicationDecimal40(AlgorithmicMultiplicationBinary40):
+    """Multiply two decimal numbers (lower-endian digits)."""
+
     @property
     def num_symbols(self) -> int:
+        """Ten digits."""
         return 10
 
 
@@ -377,22 +436,27 @@ class AlgorithmicReverseBinary40Test(AlgorithmicReverseBinary40):
 
     @property
     def train_length(self) -> int:
+        """Longest training sequence (10)."""
         return 10
 
     @property
     def dev_length(self) -> int:
+        """Longest dev sequence (10)."""
         return 10
 
     @property
     def train_size(self) -> int:
+        """Number of training cases (1000)."""
         return 1000
 
     @property
     def dev_size(self) -> int:
+        """Number of dev cases (100)."""
         return 100
 
     @property
     def num_shards(self) -> int:
+        """One training shard."""
         return 1
 
 
@@ -402,24 +466,30 @@ class AlgorithmicSortProblem(AlgorithmicProblem):
 
     @property
     def num_symbols(self) -> int:
+        """The values 0..max(train_length, dev_length)-1."""
         return max(self.train_length, self.dev_length)
 
     @property
     def train_length(self) -> int:
+        """Longest training sequence (10)."""
         return 10
 
     @property
     def dev_length(self) -> int:
+        """Longest dev sequence (twice the training one)."""
         return self.train_length * 2
 
     @property
     def unique(self) -> bool:
+        """False: values are drawn with replacement."""
         return False
 
     def generator(self, nbr_symbols, max_length, nbr_cases):
+        """Targets are the inputs sorted."""
         return sort_generator(nbr_symbols, max_length, nbr_cases, self.unique)
 
     def eval_metrics(self) -> list[str]:
+        """The usual metrics plus edit distance."""
         return super().eval_metrics() + [Metrics.EDIT_DISTANCE]
 
 
@@ -428,6 +498,7 @@ class TinyAlgo(AlgorithmicIdentityBinary40):
     """Test problem: 100 raw identity cases (no shift, no EOS) per split, one shard each."""
 
     def generate_data(self, data_dir: str, tmp_dir: str | None = None, task_id: int = -1) -> None:
+        """Writes 100 raw identity cases (no shift, no EOS) into one train and one dev shard."""
         del tmp_dir, task_id
         generator_utils.generate_files(
             identity_generator(self.num_symbols, 40, 100000),
@@ -455,9 +526,11 @@ class ShiftEncryptionLayer:
         self.decrypt = dict(zip(list(rotated), vocab))
 
     def encrypt_character(self, character: int) -> int:
+        """The cipher symbol of a plaintext symbol."""
         return self.encrypt[character]
 
     def decrypt_character(self, character: int) -> int:
+        """The plaintext symbol of a cipher symbol."""
         return self.decrypt[character]
 
 
@@ -503,17 +576,21 @@ class AlgorithmicCipherShift5(AlgorithmicProblem):
 
     @property
     def num_symbols(self) -> int:
+        """Five symbols."""
         return 5
 
     @property
     def distribution(self) -> list[float]:
+        """Probability of each plaintext symbol."""
         return [0.4, 0.3, 0.2, 0.08, 0.02]
 
     @property
     def shift(self) -> int:
+        """Rotation of the alphabet (1)."""
         return 1
 
     def generator(self, nbr_symbols, max_length, nbr_cases):
+        """Plaintext drawn from `distribution`; targets are its shift encipherment."""
         vocab = range(nbr_symbols)
         indices = generate_plaintext_random(vocab, self.distribution, nbr_cases, max_length)
         # Enciphered lazily: the plaintext is one draw (as T2T), the cipher is per case.
@@ -523,10 +600,12 @@ class AlgorithmicCipherShift5(AlgorithmicProblem):
 
     @property
     def train_length(self) -> int:
+        """Longest training sequence (100)."""
         return 100
 
     @property
     def dev_length(self) -> int:
+        """Longest dev sequence (the training one)."""
         return self.train_length
 
 
@@ -536,17 +615,21 @@ class AlgorithmicCipherVigenere5(AlgorithmicProblem):
 
     @property
     def num_symbols(self) -> int:
+        """Five symbols."""
         return 5
 
     @property
     def distribution(self) -> list[float]:
+        """Probability of each plaintext symbol."""
         return [0.4, 0.3, 0.2, 0.08, 0.02]
 
     @property
     def key(self) -> list[int]:
+        """Shift of each position, cycled (Vigenere key [1, 3])."""
         return [1, 3]
 
     def generator(self, nbr_symbols, max_length, nbr_cases):
+        """Plaintext drawn from `distribution`; targets are its Vigenere encipherment."""
         vocab = range(nbr_symbols)
         indices = generate_plaintext_random(vocab, self.distribution, nbr_cases, max_length)
         codes = _vigenere_enciphered(indices, vocab, self.key)
@@ -555,10 +638,12 @@ class AlgorithmicCipherVigenere5(AlgorithmicProblem):
 
     @property
     def train_length(self) -> int:
+        """Longest training sequence (200)."""
         return 200
 
     @property
     def dev_length(self) -> int:
+        """Longest dev sequence (the training one)."""
         return self.train_length
 
 
@@ -569,21 +654,29 @@ def _linear_distribution(n: int) -> list[float]:
 
 @registry.register_problem
 class AlgorithmicCipherShift200(AlgorithmicCipherShift5):
+    """Shift cipher over 200 symbols, symbol v drawn with probability proportional to v."""
+
     @property
     def num_symbols(self) -> int:
+        """200 symbols."""
         return 200
 
     @property
     def distribution(self) -> list[float]:
+        """Symbol v with probability v / sum(0..199)."""
         return _linear_distribution(self.num_symbols)
 
 
 @registry.register_problem
 class AlgorithmicCipherVigenere200(AlgorithmicCipherVigenere5):
+    """Vigenere cipher over 200 symbols, symbol v drawn with probability proportional to v."""
+
     @property
     def num_symbols(self) -> int:
+        """200 symbols."""
         return 200
 
     @property
     def distribution(self) -> list[float]:
+        """Symbol v with probability v / sum(0..199)."""
         return _linear_distribution(self.num_symbols)

@@ -97,6 +97,8 @@ def story_and_summary(path: str) -> tuple[str, str] | None:
 
 
 def example_generator(all_files: list[str], urls_path: str) -> Iterator[tuple[str, str]]:
+    """(story, summary) of each story file of the split listed in `urls_path`; stories
+    without article text or highlights are skipped."""
     for path in example_splits(urls_path, all_files):
         pair = story_and_summary(path)
         if pair is not None:
@@ -119,6 +121,7 @@ class SummarizeCnnDailymail32k(Text2TextProblem):
 
     @property
     def dataset_splits(self) -> list[dict[str, Any]]:
+        """Train, dev and test, with 100, 10 and 10 shards."""
         return [
             {"split": DatasetSplit.TRAIN, "shards": 100},
             {"split": DatasetSplit.EVAL, "shards": 10},
@@ -127,14 +130,18 @@ class SummarizeCnnDailymail32k(Text2TextProblem):
 
     @property
     def is_generate_per_split(self) -> bool:
+        """True: each split is generated from its own URL list."""
         return True
 
     def generate_text_for_vocab(self, data_dir: str, tmp_dir: str) -> Iterator[str]:
+        """Story and summary of each training example, joined by a space."""
         all_files, urls_path = maybe_download_corpora(tmp_dir, DatasetSplit.TRAIN)
         for story, summary in example_generator(all_files, urls_path):
             yield story + " " + summary
 
     def generate_samples(self, data_dir, tmp_dir, dataset_split) -> Iterator[dict[str, str]]:
+        """{"inputs": story, "targets": summary} of the split; also writes the raw
+        cnndm.<split>.source/.target files into `tmp_dir`, as T2T does."""
         all_files, urls_path = maybe_download_corpora(tmp_dir, dataset_split)
         pairs = list(example_generator(all_files, urls_path))
         _write_raw_text(pairs, tmp_dir, dataset_split)  # cnndm.<split>.source/.target, as T2T

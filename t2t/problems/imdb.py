@@ -20,10 +20,12 @@ class SentimentImdb(Text2ClassProblem):
 
     @property
     def is_generate_per_split(self) -> bool:
+        """True: train and eval come from separate directories."""
         return True
 
     @property
     def dataset_splits(self) -> list[dict[str, Any]]:
+        """10 train shards and 1 eval shard."""
         return [
             {"split": DatasetSplit.TRAIN, "shards": 10},
             {"split": DatasetSplit.EVAL, "shards": 1},
@@ -31,13 +33,16 @@ class SentimentImdb(Text2ClassProblem):
 
     @property
     def approx_vocab_size(self) -> int:
+        """Size of the subword vocabulary (2**13)."""
         return 2**13
 
     @property
     def num_classes(self) -> int:
+        """Two classes: negative and positive."""
         return 2
 
     def class_labels(self, data_dir: str | None) -> list[str]:
+        """The label names, by class id: ["neg", "pos"]."""
         del data_dir
         return ["neg", "pos"]
 
@@ -51,6 +56,7 @@ class SentimentImdb(Text2ClassProblem):
                 yield (doc, label) if include_label else doc
 
     def generate_samples(self, data_dir, tmp_dir, dataset_split) -> Iterator[dict[str, Any]]:
+        """{"inputs": review, "label": 0 or 1}, downloading and extracting the archive first."""
         archive = generator_utils.maybe_download(tmp_dir, os.path.basename(self.URL), self.URL)
         imdb_dir = os.path.join(tmp_dir, "aclImdb")
         if not os.path.exists(imdb_dir):
@@ -66,11 +72,15 @@ SentimentIMDB = SentimentImdb
 
 @registry.register_problem
 class SentimentImdbCharacters(SentimentImdb):
+    """As sentiment_imdb, with a character vocabulary."""
+
     @property
     def vocab_type(self) -> str:
+        """Characters (byte ids) instead of subwords."""
         return VocabType.CHARACTER
 
     def global_task_id(self) -> int:
+        """T2T's task id for English character sentiment."""
         return TaskID.EN_CHR_SENT
 
 

@@ -63,6 +63,7 @@ class LanguagemodelPtb10k(Text2SelfProblem):
 
     @property
     def dataset_splits(self) -> list[dict[str, Any]]:
+        """10 train shards and 1 dev shard."""
         return [
             {"split": DatasetSplit.TRAIN, "shards": 10},
             {"split": DatasetSplit.EVAL, "shards": 1},
@@ -70,17 +71,22 @@ class LanguagemodelPtb10k(Text2SelfProblem):
 
     @property
     def is_generate_per_split(self) -> bool:
+        """True: train and dev come from the PTB train and valid files."""
         return True
 
     @property
     def vocab_filename(self) -> str:
+        """The word vocabulary file (the 10,000 most frequent train words, no reserved ids)."""
         return "vocab.lmptb.10000"
 
     @property
     def vocab_type(self) -> str:
+        """A token vocabulary (words)."""
         return VocabType.TOKEN
 
     def generate_samples(self, data_dir, tmp_dir, dataset_split) -> Iterator[dict[str, str]]:
+        """{"targets": line} of the split's PTB file, each line ending in a literal "<EOS>";
+        builds the vocabulary from the train file first if it is missing."""
         files = _maybe_download_ptb(tmp_dir, self.vocab_type)
         train_file = next((os.path.join(tmp_dir, f) for f in files if "train" in f), None)
         valid_file = next((os.path.join(tmp_dir, f) for f in files if "valid" in f), None)
@@ -106,6 +112,7 @@ class LanguagemodelPtbCharacters(LanguagemodelPtb10k):
 
     @property
     def vocab_type(self) -> str:
+        """Characters (byte ids) instead of words."""
         return VocabType.CHARACTER
 
 
@@ -154,17 +161,21 @@ class LanguagemodelLm1b32k(Text2SelfProblem):
 
     @property
     def approx_vocab_size(self) -> int:
+        """Target size of the subword vocabulary (2**15)."""
         return 2**15
 
     @property
     def max_samples_for_vocab(self) -> int:
+        """Sentences read to build the subword vocabulary (63,000)."""
         return 63000
 
     @property
     def is_generate_per_split(self) -> bool:
+        """True: train reads the training shards, dev the first held-out shard."""
         return True
 
     def generate_samples(self, data_dir, tmp_dir, dataset_split) -> Iterator[dict[str, str]]:
+        """{"targets": sentence} of the split, words outside the original LM1B vocab as "UNK"."""
         _maybe_download_lm1b(tmp_dir)
         vocab = _lm1b_original_vocab(tmp_dir)
         for path in _lm1b_files(tmp_dir, dataset_split):
@@ -176,18 +187,25 @@ class LanguagemodelLm1b32k(Text2SelfProblem):
 
 @registry.register_problem
 class LanguagemodelLm1b8k(LanguagemodelLm1b32k):
+    """As languagemodel_lm1b32k, with an 8k subword vocabulary."""
+
     @property
     def approx_vocab_size(self) -> int:
+        """Target size of the subword vocabulary (2**13)."""
         return 2**13
 
 
 @registry.register_problem
 class LanguagemodelLm1bCharacters(LanguagemodelLm1b32k):
+    """As languagemodel_lm1b32k, over characters."""
+
     @property
     def vocab_type(self) -> str:
+        """Characters (byte ids) instead of subwords."""
         return VocabType.CHARACTER
 
     def global_task_id(self) -> int:
+        """T2T's task id for English characters."""
         return TaskID.EN_CHR
 
 
@@ -238,6 +256,7 @@ class LanguagemodelWikitext103(Text2SelfProblem):
 
     @property
     def dataset_splits(self) -> list[dict[str, Any]]:
+        """10 train shards, 1 dev shard and 1 test shard."""
         return [
             {"split": DatasetSplit.TRAIN, "shards": 10},
             {"split": DatasetSplit.EVAL, "shards": 1},
@@ -246,13 +265,17 @@ class LanguagemodelWikitext103(Text2SelfProblem):
 
     @property
     def is_generate_per_split(self) -> bool:
+        """True: each split has its own WikiText-103 file."""
         return True
 
     @property
     def vocab_type(self) -> str:
+        """A token vocabulary (every train token)."""
         return VocabType.TOKEN
 
     def generate_samples(self, data_dir, tmp_dir, dataset_split) -> Iterator[dict[str, str]]:
+        """{"targets": line} of the split's non-empty lines (whitespace normalised); for
+        train, builds the token vocabulary from the train file first if it is missing."""
         files = _maybe_download_wikitext(tmp_dir, self.vocab_type)
         path = files[dataset_split]
         vocab_path = os.path.join(data_dir, self.vocab_filename)
@@ -273,6 +296,9 @@ class LanguagemodelWikitext103(Text2SelfProblem):
 
 @registry.register_problem
 class LanguagemodelWikitext103Characters(LanguagemodelWikitext103):
+    """As languagemodel_wikitext103, over characters of the raw release."""
+
     @property
     def vocab_type(self) -> str:
+        """Characters (byte ids) instead of tokens."""
         return VocabType.CHARACTER

@@ -60,62 +60,77 @@ class Text2TextProblem(Problem):
 
     @property
     def vocab_type(self) -> str:
+        """How text becomes ids: subwords (default), characters (bytes) or tokens."""
         return VocabType.SUBWORD
 
     @property
     def approx_vocab_size(self) -> int:
+        """Target size of the subword vocabulary (2**15)."""
         return 2**15
 
     @property
     def additional_reserved_tokens(self) -> list[str]:
+        """Tokens reserved in the vocabulary after PAD and EOS (none by default)."""
         return []
 
     @property
     def oov_token(self) -> str | None:
+        """The token that out-of-vocabulary words become, for a token vocabulary (None: none)."""
         return None
 
     @property
     def max_samples_for_vocab(self) -> int | None:
+        """Samples read to build the vocabulary (None: all)."""
         return None
 
     @property
     def packed_length(self) -> int | None:
+        """Length of the packed rows (None: examples are not packed)."""
         return None
 
     @property
     def packed_spacing(self) -> int:
+        """Padding ids between packed examples (0)."""
         return 0
 
     @property
     def max_subtoken_length(self) -> int | None:
+        """Longest subword the vocabulary builder makes (200)."""
         return 200
 
     @property
     def batch_size_means_tokens(self) -> bool:
+        """True: batch_size counts tokens, not examples."""
         return True
 
     @property
     def already_shuffled(self) -> bool:
+        """False: the generated samples are shuffled after writing."""
         return False
 
     @property
     def inputs_prefix(self) -> str:
+        """Text prepended to every input before encoding (none)."""
         return ""
 
     @property
     def targets_prefix(self) -> str:
+        """Text prepended to every target before encoding (none)."""
         return ""
 
     @property
     def use_vocab_from_other_problem(self) -> Problem | None:
+        """A problem whose vocabulary file this one uses (None: its own)."""
         return None
 
     @property
     def has_inputs(self) -> bool:
+        """True: examples have inputs and targets (False: targets only)."""
         return True
 
     @property
     def vocab_filename(self) -> str:
+        """The vocabulary file name (the other problem's when one is named)."""
         other = self.use_vocab_from_other_problem
         if other is not None:
             return other.vocab_filename
@@ -134,11 +149,14 @@ class Text2TextProblem(Problem):
                 break
 
     def get_or_create_vocab(self, data_dir: str | None, tmp_dir: str | None, force_get=False):
+        """The problem's encoder, read from `data_dir` or built from `tmp_dir` (see the
+        module function of the same name)."""
         return get_or_create_vocab(self, data_dir, tmp_dir, force_get)
 
     def generate_encoded_samples(
         self, data_dir: str, tmp_dir: str, dataset_split: str
     ) -> Iterator[Sample]:
+        """Samples of the split encoded with the vocabulary (created first if missing)."""
         # Eager, as in T2T: the vocabulary exists before the first shard is opened.
         generator = self.generate_samples(data_dir, tmp_dir, dataset_split)
         encoder = self.get_or_create_vocab(data_dir, tmp_dir)
@@ -151,9 +169,11 @@ class Text2TextProblem(Problem):
         )
 
     def generate_data(self, data_dir: str, tmp_dir: str, task_id: int = -1) -> None:
+        """Writes the train and dev shards (and the vocabulary) into `data_dir`."""
         generate_text_problem_data(self, data_dir, tmp_dir)
 
     def feature_encoders(self, data_dir: str | None) -> dict[str, Any]:
+        """{"targets": encoder} (and "inputs", the same encoder) from the stored vocabulary."""
         encoder = self.get_or_create_vocab(data_dir, None, force_get=True)
         encoders = {"targets": encoder}
         if self.has_inputs:
@@ -161,6 +181,8 @@ class Text2TextProblem(Problem):
         return encoders
 
     def hparams(self, defaults: Any, model_hparams: Any) -> None:
+        """Symbol modalities with the encoders' vocab sizes; EOS stops decoding; characters
+        weigh the loss by 2; packed problems add identity segmentation/position features."""
         p = defaults
         p.stop_at_eos = int(True)
         p.modality = {"targets": ModalityType.SYMBOL}
@@ -178,9 +200,11 @@ class Text2TextProblem(Problem):
                     p.vocab_size[stream + suffix] = None
 
     def max_length(self, model_hparams: Any) -> int:
+        """The packed length when packed, else the model hparams' max length."""
         return self.packed_length or super().max_length(model_hparams)
 
     def example_reading_spec(self):
+        """Variable-length int features: targets (and inputs, and packing features)."""
         fields = {"targets": VarLenFeature()}
         if self.has_inputs:
             fields["inputs"] = VarLenFeature()
@@ -192,6 +216,7 @@ class Text2TextProblem(Problem):
         return fields, None
 
     def eval_metrics(self) -> list[str]:
+        """Accuracy, top-5 accuracy, per-sequence accuracy, log perplexity, BLEU and ROUGE."""
         return [
             Metrics.ACC,
             Metrics.ACC_TOP5,
@@ -389,6 +414,7 @@ class Text2SelfProblem(Text2TextProblem):
 
     @property
     def has_inputs(self) -> bool:
+        """False: a language model has targets only."""
         return False
 
 
@@ -397,19 +423,23 @@ class Text2ClassProblem(Text2TextProblem):
 
     @property
     def num_classes(self) -> int:
+        """Number of classes (defined by each problem)."""
         raise NotImplementedError()
 
     def class_labels(self, data_dir: str | None) -> list[str]:
+        """The class names by id (default: "ID_0", "ID_1", ...)."""
         del data_dir
         return [f"ID_{i}" for i in range(self.num_classes)]
 
     def generate_text_for_vocab(self, data_dir: str, tmp_dir: str) -> Iterator[str]:
+        """The inputs of the training samples (up to `max_samples_for_vocab`)."""
         for i, sample in enumerate(self.generate_samples(data_dir, tmp_dir, DatasetSplit.TRAIN)):
             yield sample["inputs"]
             if self.max_samples_for_vocab and (i + 1) >= self.max_samples_for_vocab:
                 break
 
     def generate_encoded_samples(self, data_dir, tmp_dir, dataset_split) -> Iterator[Sample]:
+        """{"inputs": ids + EOS, "targets": [label]} of the split."""
         generator = self.generate_samples(data_dir, tmp_dir, dataset_split)
         encoder = self.get_or_create_vocab(data_dir, tmp_dir)
         for sample in generator:
@@ -419,6 +449,7 @@ class Text2ClassProblem(Text2TextProblem):
             }
 
     def feature_encoders(self, data_dir: str | None) -> dict[str, Any]:
+        """{"inputs": text encoder, "targets": class label encoder}."""
         encoder = self.get_or_create_vocab(data_dir, None, force_get=True)
         return {
             "inputs": encoder,
@@ -426,6 +457,7 @@ class Text2ClassProblem(Text2TextProblem):
         }
 
     def hparams(self, defaults: Any, model_hparams: Any) -> None:
+        """Symbol inputs, class-label targets with `num_classes` classes."""
         defaults.modality = {"inputs": ModalityType.SYMBOL, "targets": ModalityType.CLASS_LABEL}
         defaults.vocab_size = {
             "inputs": self._encoders["inputs"].vocab_size,
@@ -433,6 +465,7 @@ class Text2ClassProblem(Text2TextProblem):
         }
 
     def example_reading_spec(self):
+        """Variable-length inputs and one fixed-length target label."""
         return {"inputs": VarLenFeature(), "targets": FixedLenFeature((1,))}, None
 
 
@@ -446,9 +479,11 @@ class Text2textTmpdir(Text2TextProblem):
 
     @property
     def is_generate_per_split(self) -> bool:
+        """True: train and eval come from their own files."""
         return True
 
     def generate_samples(self, data_dir, tmp_dir, dataset_split) -> Iterator[Sample]:
+        """Pairs of the split's input and target files (one record per line)."""
         del data_dir
         names = self.TRAIN_FILES if dataset_split == DatasetSplit.TRAIN else self.EVAL_FILES
         inputs_file, targets_file = (
@@ -467,10 +502,12 @@ class Text2textTmpdirTokens(Text2textTmpdir):
 
     @property
     def vocab_type(self) -> str:
+        """A token vocabulary, read from `tmp_dir/vocab.txt`."""
         return VocabType.TOKEN
 
     @property
     def oov_token(self) -> str:
+        """ "<UNK>": what out-of-vocabulary words become."""
         return "<UNK>"
 
     def _generate_vocab(self, tmp_dir: str) -> text_encoder.TokenTextEncoder:
@@ -478,6 +515,8 @@ class Text2textTmpdirTokens(Text2textTmpdir):
         return text_encoder.TokenTextEncoder(None, vocab_list=vocab_list)
 
     def generate_samples(self, data_dir, tmp_dir, dataset_split):
+        """Stores the token vocabulary in `data_dir` (from `tmp_dir/vocab.txt`) if missing,
+        then the samples of the split."""
         vocab_filepath = os.path.join(data_dir, self.vocab_filename)
         if not os.path.exists(vocab_filepath):
             os.makedirs(data_dir, exist_ok=True)

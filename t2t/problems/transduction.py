@@ -32,39 +32,48 @@ class TransductionProblem(Text2TextProblem):
 
     @property
     def num_symbols(self) -> int:
+        """Vocabulary size: the tokens sym_1..sym_N (128)."""
         return 128
 
     def min_sequence_length(self, dataset_split: str) -> int:
+        """Shortest sequence of a split (train 8, eval/test 65)."""
         return {DatasetSplit.TRAIN: 8, DatasetSplit.EVAL: 65, DatasetSplit.TEST: 65}[dataset_split]
 
     def max_sequence_length(self, dataset_split: str) -> int:
+        """Longest sequence of a split (train 64, eval/test 128)."""
         return {DatasetSplit.TRAIN: 64, DatasetSplit.EVAL: 128, DatasetSplit.TEST: 128}[
             dataset_split
         ]
 
     def num_samples(self, dataset_split: str) -> int:
+        """Number of samples generated for a split (train 1M, eval/test 10k)."""
         return {DatasetSplit.TRAIN: 1000000, DatasetSplit.EVAL: 10000, DatasetSplit.TEST: 10000}[
             dataset_split
         ]
 
     @property
     def num_shards(self) -> int:
+        """Nominal shard count (unused, as in T2T: `dataset_splits` decides)."""
         return 10  # unused, as in T2T (dataset_splits decides)
 
     @property
     def is_generate_per_split(self) -> bool:
+        """False: only train-length samples are generated, then split 100:1 into train and dev."""
         return False
 
     @property
     def vocab_type(self) -> str:
+        """A token vocabulary (the `sym_*` tokens)."""
         return VocabType.TOKEN
 
     def sequence_length(self, dataset_split: str) -> int:
+        """A length drawn uniformly from the split's [min, max] with Python's `random`."""
         return random.randint(
             self.min_sequence_length(dataset_split), self.max_sequence_length(dataset_split)
         )
 
     def build_vocab(self) -> list[str]:
+        """The tokens `sym_1..sym_N`."""
         return [f"sym_{i}" for i in range(1, self.num_symbols + 1)]
 
     def get_or_create_vocab(self, data_dir: str | None, tmp_dir: str | None, force_get=False):
@@ -81,12 +90,15 @@ class TransductionProblem(Text2TextProblem):
         return encoder
 
     def generate_random_sequence(self, dataset_split: str) -> list[str]:
+        """A random token sequence of `sequence_length(dataset_split)` tokens."""
         return [random.choice(self.vocab) for _ in range(self.sequence_length(dataset_split))]
 
     def transpose_sequence(self, input_sequence: list[str]) -> list[str]:
+        """The target of a source sequence (defined by each problem)."""
         raise NotImplementedError()
 
     def generate_samples(self, data_dir, tmp_dir, dataset_split) -> Iterator[dict[str, Any]]:
+        """{"inputs": source, "targets": transposed source} as space-joined tokens."""
         for _ in range(self.num_samples(dataset_split)):
             source = self.generate_random_sequence(dataset_split)
             target = self.transpose_sequence(source)
@@ -114,24 +126,30 @@ class _SmallTables:
 
 @registry.register_problem
 class CopySequence(TransductionProblem):
+    """Targets are the inputs (lengths 8..64, 128 symbols)."""
+
     def transpose_sequence(self, input_sequence):
+        """The sequence unchanged."""
         return input_sequence
 
 
 @registry.register_problem
 class CopySequenceSmall(_SmallTables, CopySequence):
-    pass
+    """copy_sequence with the small tables (lengths 4..16, 64 symbols, 100k samples)."""
 
 
 @registry.register_problem
 class ReverseSequence(TransductionProblem):
+    """Targets are the inputs reversed (lengths 8..64, 128 symbols)."""
+
     def transpose_sequence(self, input_sequence):
+        """The sequence reversed."""
         return input_sequence[::-1]
 
 
 @registry.register_problem
 class ReverseSequenceSmall(_SmallTables, ReverseSequence):
-    pass
+    """reverse_sequence with the small tables (lengths 4..16, 64 symbols, 100k samples)."""
 
 
 @registry.register_problem
@@ -139,6 +157,7 @@ class FlipBiGramSequence(TransductionProblem):
     """Swap each pair: [x1, x0, x3, x2, ...] (even lengths only)."""
 
     def sequence_length(self, dataset_split: str) -> int:
+        """An even length within the split's [min, max] (T2T's rounding)."""
         min_length = self.min_sequence_length(dataset_split)
         min_length += min_length % 2
         max_length = self.max_sequence_length(dataset_split)
@@ -147,6 +166,7 @@ class FlipBiGramSequence(TransductionProblem):
         return length - (length % 2)
 
     def transpose_sequence(self, input_sequence):
+        """Each pair of neighbours swapped."""
         return [
             input_sequence[i + 1] if i % 2 == 0 else input_sequence[i - 1]
             for i in range(len(input_sequence))

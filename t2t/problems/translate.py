@@ -42,14 +42,18 @@ class TranslateProblem(text_problems.Text2TextProblem):
 
     @property
     def is_generate_per_split(self) -> bool:
+        """True: train and dev come from their own corpora."""
         return True
 
     @property
     def approx_vocab_size(self) -> int:
+        """Target size of the shared subword vocabulary (2**15)."""
         return 2**15
 
     @property
     def datatypes_to_clean(self) -> list[str] | None:
+        """T2T's corpus types whose training pairs are cleaned (None: none; t2t does not
+        clean corpora, so generating with a value set is an error)."""
         return None
 
     def source_data_files(self, dataset_split: str) -> list[Dataset]:
@@ -67,6 +71,17 @@ class TranslateProblem(text_problems.Text2TextProblem):
         dataset_split: str,
         custom_iterator=text_problems.text2text_txt_iterator,
     ) -> Iterator[dict[str, Any]]:
+        """Source/target pairs of a split: its corpora compiled into one pair of files.
+
+        Args:
+            data_dir: unused (the data comes from `tmp_dir`).
+            tmp_dir: where the corpora are downloaded and compiled.
+            dataset_split: train or dev (anything but train compiles the dev corpora).
+            custom_iterator: reads the compiled `.lang1` and `.lang2` files.
+
+        Returns:
+            An iterator of {"inputs": source, "targets": target}.
+        """
         datasets = self.source_data_files(dataset_split)
         train = dataset_split == DatasetSplit.TRAIN
         tag = "train" if train else "dev"
@@ -75,6 +90,7 @@ class TranslateProblem(text_problems.Text2TextProblem):
         return custom_iterator(data_path + ".lang1", data_path + ".lang2")
 
     def generate_text_for_vocab(self, data_dir: str, tmp_dir: str) -> Iterator[str]:
+        """Lines of `vocab_data_files()` for building the vocabulary."""
         return generator_utils.generate_lines_for_vocab(tmp_dir, self.vocab_data_files())
 
 

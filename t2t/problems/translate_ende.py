@@ -42,9 +42,11 @@ class TranslateEndeWmt32k(TranslateProblem):
 
     @property
     def additional_training_datasets(self) -> list:
+        """Corpora a subclass adds to the training data (none here)."""
         return []
 
     def source_data_files(self, dataset_split: str) -> list:
+        """The WMT training corpora for train (plus any additional ones); newstest2013 else."""
         if dataset_split == DatasetSplit.TRAIN:
             return ENDE_TRAIN_DATASETS + self.additional_training_datasets
         return ENDE_EVAL_DATASETS
@@ -52,8 +54,11 @@ class TranslateEndeWmt32k(TranslateProblem):
 
 @registry.register_problem
 class TranslateEndeWmt8k(TranslateEndeWmt32k):
+    """As translate_ende_wmt32k, with an 8k subword vocabulary."""
+
     @property
     def approx_vocab_size(self) -> int:
+        """Target size of the subword vocabulary (2**13)."""
         return 2**13
 
 
@@ -63,26 +68,35 @@ class TranslateEndeWmtCharacters(TranslateEndeWmt8k):
 
     @property
     def vocab_type(self) -> str:
+        """Characters (byte ids) instead of subwords."""
         return VocabType.CHARACTER
 
 
 @registry.register_problem
 class TranslateEndeWmt32kPacked(TranslateEndeWmt32k):
+    """translate_ende_wmt32k's examples packed into 256-token rows, with its vocabulary."""
+
     @property
     def packed_length(self) -> int:
+        """Length of a packed row (256 tokens)."""
         return 256
 
     @property
     def use_vocab_from_other_problem(self):
+        """The unpacked problem, whose vocabulary file this one uses."""
         return TranslateEndeWmt32k()
 
 
 @registry.register_problem
 class TranslateEndeWmt8kPacked(TranslateEndeWmt8k):
+    """translate_ende_wmt8k's examples packed into 256-token rows, with its vocabulary."""
+
     @property
     def packed_length(self) -> int:
+        """Length of a packed row (256 tokens)."""
         return 256
 
     @property
     def use_vocab_from_other_problem(self):
+        """The unpacked problem, whose vocabulary file this one uses."""
         return TranslateEndeWmt8k()

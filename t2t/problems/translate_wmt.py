@@ -66,26 +66,33 @@ class TranslateEnfrWmtSmall8k(TranslateProblem):
 
     @property
     def approx_vocab_size(self) -> int:
+        """Target size of the subword vocabulary (2**13)."""
         return 2**13
 
     @property
     def use_small_dataset(self) -> bool:
+        """True: OpenNMT's 1M-pair corpus; False: the full WMT corpora."""
         return True
 
     def source_data_files(self, dataset_split: str) -> list:
+        """Train: the training corpora (small or large); else: the dev corpora."""
         train = dataset_split == DatasetSplit.TRAIN
         if self.use_small_dataset:
             return ENFR_TRAIN_SMALL_DATA if train else ENFR_TEST_SMALL_DATA
         return ENFR_TRAIN_LARGE_DATA if train else ENFR_TEST_LARGE_DATA
 
     def vocab_data_files(self) -> list:
+        """The training corpora (small or large) the vocabulary is sampled from."""
         return ENFR_TRAIN_SMALL_DATA if self.use_small_dataset else ENFR_TRAIN_LARGE_DATA
 
 
 @registry.register_problem
 class TranslateEnfrWmtSmall32k(TranslateEnfrWmtSmall8k):
+    """As translate_enfr_wmt_small8k, with a 32k subword vocabulary."""
+
     @property
     def approx_vocab_size(self) -> int:
+        """Target size of the subword vocabulary (2**15)."""
         return 2**15
 
 
@@ -95,27 +102,37 @@ class TranslateEnfrWmt8k(TranslateEnfrWmtSmall8k):
 
     @property
     def use_small_dataset(self) -> bool:
+        """False: the full WMT training corpora."""
         return False
 
 
 @registry.register_problem
 class TranslateEnfrWmt32k(TranslateEnfrWmt8k):
+    """As translate_enfr_wmt8k, with a 32k subword vocabulary."""
+
     @property
     def approx_vocab_size(self) -> int:
+        """Target size of the subword vocabulary (2**15)."""
         return 2**15
 
 
 @registry.register_problem
 class TranslateEnfrWmtSmallCharacters(TranslateEnfrWmtSmall8k):
+    """As translate_enfr_wmt_small8k, over characters."""
+
     @property
     def vocab_type(self) -> str:
+        """Characters (byte ids) instead of subwords."""
         return text_problems.VocabType.CHARACTER
 
 
 @registry.register_problem
 class TranslateEnfrWmtCharacters(TranslateEnfrWmt8k):
+    """As translate_enfr_wmt8k, over characters."""
+
     @property
     def vocab_type(self) -> str:
+        """Characters (byte ids) instead of subwords."""
         return text_problems.VocabType.CHARACTER
 
 
@@ -156,9 +173,12 @@ class TranslateEncsWmt32k(TranslateProblem):
     """En-Cs on CzEng 1.6 (tsv), news-commentary v13, CommonCrawl, Europarl v7."""
 
     def source_data_files(self, dataset_split: str) -> list:
+        """Train: the WMT En-Cs training corpora; else: the dev corpora."""
         return ENCS_TRAIN_DATASETS if dataset_split == DatasetSplit.TRAIN else ENCS_TEST_DATASETS
 
     def vocab_data_files(self) -> list:
+        """The training corpora the vocabulary is sampled from (CzEng read from its compiled
+        files, as T2T)."""
         # CzEng is tsv: the vocab samples the compiled training files instead (as T2T).
         datasets = self.source_data_files(DatasetSplit.TRAIN)
         vocab_datasets = []
@@ -171,11 +191,15 @@ class TranslateEncsWmt32k(TranslateProblem):
 
 @registry.register_problem
 class TranslateEncsWmtCharacters(TranslateProblem):
+    """En-Cs over characters, on the same corpora as translate_encs_wmt32k."""
+
     @property
     def vocab_type(self) -> str:
+        """Characters (byte ids) instead of subwords."""
         return text_problems.VocabType.CHARACTER
 
     def generate_samples(self, data_dir, tmp_dir, dataset_split) -> Iterator[dict[str, Any]]:
+        """{"inputs": English, "targets": Czech} of the split's compiled corpora."""
         train = dataset_split == DatasetSplit.TRAIN
         datasets = ENCS_TRAIN_DATASETS if train else ENCS_TEST_DATASETS
         path = compile_data(tmp_dir, datasets, "wmt_encs_chr_%s" % ("train" if train else "dev"))
@@ -228,13 +252,17 @@ class TranslateEnzhWmt32k(TranslateProblem):
 
     @property
     def source_vocab_name(self) -> str:
+        """File name of the English subword vocabulary."""
         return f"{self.vocab_filename}.en"
 
     @property
     def target_vocab_name(self) -> str:
+        """File name of the Chinese subword vocabulary."""
         return f"{self.vocab_filename}.zh"
 
     def get_training_dataset(self, tmp_dir: str) -> list:
+        """News-commentary, plus the CWMT and UN corpora when their archives are already
+        in `tmp_dir` (put there by hand, as in T2T)."""
         datasets = list(ENZH_NC_TRAIN_DATASETS)
         for extra in (ENZH_CWMT_TRAIN_DATASETS, ENZH_UN_TRAIN_DATASETS):
             if os.path.exists(os.path.join(tmp_dir, extra[0][0].split("/")[-1])):
@@ -242,6 +270,7 @@ class TranslateEnzhWmt32k(TranslateProblem):
         return datasets
 
     def generate_encoded_samples(self, data_dir, tmp_dir, dataset_split):
+        """Encoded pairs of the split, with a separate vocabulary built for each side."""
         train = dataset_split == DatasetSplit.TRAIN
         train_dataset = self.get_training_dataset(tmp_dir)
         datasets = train_dataset if train else ENZH_NC_TEST_DATASETS
@@ -264,6 +293,7 @@ class TranslateEnzhWmt32k(TranslateProblem):
         )
 
     def feature_encoders(self, data_dir):
+        """{"inputs": English subword encoder, "targets": Chinese subword encoder}."""
         paths = [
             os.path.join(data_dir or "", n)
             for n in (self.source_vocab_name, self.target_vocab_name)
@@ -282,16 +312,19 @@ class TranslateEnzhWmt8k(TranslateEnzhWmt32k):
 
     @property
     def approx_vocab_size(self) -> int:
+        """Target size of each subword vocabulary (2**13)."""
         return 2**13
 
     @property
     def dataset_splits(self) -> list:
+        """10 train shards and 1 dev shard."""
         return [
             {"split": DatasetSplit.TRAIN, "shards": 10},
             {"split": DatasetSplit.EVAL, "shards": 1},
         ]
 
     def get_training_dataset(self, tmp_dir: str) -> list:
+        """News-commentary only."""
         return list(ENZH_NC_TRAIN_DATASETS)
 
 
@@ -316,4 +349,5 @@ class TranslateEnviIwslt32k(TranslateProblem):
     """En-Vi on IWSLT'15 (~133k pairs); dev tst2012."""
 
     def source_data_files(self, dataset_split: str) -> list:
+        """Train: the IWSLT'15 training corpus; else: tst2012."""
         return ENVI_TRAIN_DATASETS if dataset_split == DatasetSplit.TRAIN else ENVI_TEST_DATASETS

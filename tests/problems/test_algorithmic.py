@@ -143,3 +143,23 @@ def test_full_reverse_binary40_dev_matches_original(tmp_path):
     got = [{k: v.tolist() for k, v in ex.items()} for ex in example_codec.read_examples(dev)]
     expected = GOLDEN["algorithmic_reverse_binary40"]["dev-00000-of-00001"]
     assert got[: len(expected)] == expected and len(got) == 10000
+
+
+@pytest.mark.parametrize(
+    "name, hparams_set, vocab, parameters",
+    [  # measured with T2T 1.15.7: problem hparams and trainable variables of the model
+        ("algorithmic_reverse_nlplike32k", "transformer_base", 32002, 60_505_088),
+        ("algorithmic_reverse_nlplike8k", "transformer_small", 8002, 5_737_984),
+    ],
+)
+def test_nlplike_vocab_and_model_size_are_the_originals(name, hparams_set, vocab, parameters):
+    from t2t.models.api import count_trainable_parameters, create_model_on_meta
+
+    problem = registry.problem(name)
+    assert problem.get_hparams().vocab_size == {"inputs": vocab, "targets": vocab}
+    model = create_model_on_meta("transformer", hparams_set, problem=name)
+    assert count_trainable_parameters(model) == parameters
+    # The generator's rare top id (== vocab) is read as PAD, so no lookup goes out of range.
+    example = {"inputs": np.array([5, vocab, 3, 1]), "targets": np.array([3, vocab, 5, 1])}
+    out = problem.preprocess_example(example, "train", problem.get_hparams())
+    assert out["inputs"].tolist() == [5, 0, 3, 1] and out["targets"].tolist() == [3, 0, 5, 1]
