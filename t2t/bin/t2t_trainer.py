@@ -167,7 +167,7 @@ def main(argv: list[str]) -> int | None:
 
 def _maybe_warm_start(model, output_dir: str) -> None:
     """--warm_start_from: initial weights from another checkpoint (not when resuming)."""
-    from t2t.train import checkpoints
+    from t2t.runs import checkpoints
 
     if not FLAGS.warm_start_from or checkpoints.latest_checkpoint(output_dir):
         return

@@ -194,7 +194,7 @@ def load(
     Raises:
         T2TError: not a run directory, no checkpoint, or the vocabulary is missing.
     """
-    from t2t.train import run_files
+    from t2t.runs import run_files
 
     output_dir = os.path.expanduser(output_dir)
     run = run_files.read_run(output_dir)
@@ -209,9 +209,9 @@ def load_run(
 ) -> LoadedModel:
     """Builds the model `run` describes (problem, model, hparams_set, hparams, data_dir),
     merging output_dir's hparams.json, and loads `checkpoint` (default: the latest)."""
-    from t2t.train import checkpoints, experiment
+    from t2t.runs import build, checkpoints
 
-    exp = experiment.build_experiment(
+    exp = build.build_run(
         run["problem"],
         run["model"],
         run["hparams_set"],

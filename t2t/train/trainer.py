@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from t2t.errors import DataError, T2TError
-from t2t.train import checkpoints, distributed
+from t2t.runs import checkpoints
+from t2t.train import distributed
 from t2t.train.logger import TrainingLogger
 from t2t.train.optimizers import add_gradient_noise, add_weight_decay_gradient, decayed_parameters
 

@@ -94,7 +94,7 @@ def test_transformer_beam_search_is_unchanged_by_packing(monkeypatch):
     """Batch 4 x beam 4 = 16 rows: packed; the same decode with packing off is identical."""
     import t2t.models.transformer  # noqa: F401  (registers the model)
     from t2t.hparams import HParams
-    from t2t.models.api import create_model
+    from t2t.runs.build import create_model
 
     problem = HParams(
         modality={"inputs": "symbol", "targets": "symbol"},

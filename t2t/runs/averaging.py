@@ -20,8 +20,8 @@ from collections.abc import Iterator
 import torch
 
 from t2t.errors import DataError
-from t2t.metrics.bleu import stepfiles_iterator
-from t2t.train import checkpoints
+from t2t.runs import checkpoints
+from t2t.runs.step_files import stepfiles_iterator
 
 log = logging.getLogger("t2t.avg_all")
 
