@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from t2t.decode import decoding
+from t2t.decode import decoding, protocol
 from t2t.errors import T2TError
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,9 @@ class LoadedModel:
 
         def decode_rows(inputs: torch.Tensor) -> list[list[decoding.Beam]]:
             inputs = inputs.to(self.device)
-            result = self.model.infer({"inputs": inputs}, extra_length, beam_size, top_beams, alpha)
+            result = protocol.infer(
+                self.model, {"inputs": inputs}, extra_length, beam_size, top_beams, alpha
+            )
             outputs, scores = result["outputs"].cpu(), result["scores"]
             if outputs.dim() == 2:  # [B, L] -> [B, 1, L]
                 outputs = outputs[:, None]
