@@ -74,7 +74,7 @@ def metrics_fn_for(exp: Experiment) -> trainer.MetricsFn:
 
 
 def _batches(exp: Experiment, mode: str, options: RunOptions, context: Any) -> Any:
-    from t2t.data.pipeline import make_batches
+    from t2t.problems.pipeline import make_batches
 
     split = None
     if mode == "eval" and options.eval_use_test_set:
