@@ -1,0 +1,1 @@
+"""Modalities: one registered module per T2T ModalityType (bottom / top / loss)."""
