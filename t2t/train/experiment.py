@@ -163,15 +163,19 @@ def train_and_evaluate(exp: Experiment, options: RunOptions, evaluate: bool = Tr
         hp.set_hparam("train_steps", options.train_steps)
     else:
         hp.add_hparam("train_steps", options.train_steps)
+    train_batches = _batches(exp, "train", options, context)
+    eval_batches = _FreshBatches(exp, options, context) if evaluate else None
+    # Only a run that starts training writes its run files: one that fails before (missing
+    # data, a bad flag) must not leave an hparams.json a later run would merge.
     if context.is_chief:
         write_run_files(exp, options)
     return trainer.train(
         exp.model,
         lambda params: registry.optimizer(hp.optimizer)(params, hp),
         learning_rate_schedule(hp),
-        _batches(exp, "train", options, context),
+        train_batches,
         _config(exp, options, evaluate),
-        eval_batches=_FreshBatches(exp, options, context) if evaluate else None,
+        eval_batches=eval_batches,
         metrics_fn=metrics_fn_for(exp),
     )
 
