@@ -29,7 +29,7 @@ MODULE_ALIASES: dict[str, str] = {
     "tensor2tensor.data_generators.translate_ende": "t2t.problems.translate_ende",
     "tensor2tensor.models.transformer": "t2t.models.transformer",
     "tensor2tensor.models.lstm": "t2t.models.lstm",
-    "tensor2tensor.utils.bleu_hook": "t2t.metrics.bleu",
+    "tensor2tensor.utils.bleu_hook": "t2t.compat.bleu_hook",
     "tensor2tensor.utils.metrics": "t2t.metrics.metrics",
 }
 

@@ -18,3 +18,13 @@ def test_stepfiles_iterator_oldest_first_and_min_steps(tmp_path):
     (tmp_path / "model.ckpt-5.index").write_text("x")
     found = list(step_files.stepfiles_iterator(str(tmp_path / "model.ckpt")))
     assert [(os.path.basename(f.filename), f.steps) for f in found] == [("model.ckpt-5", 5)]
+
+
+def test_t2t_user_code_finds_stepfiles_iterator_in_bleu_hook():
+    from t2t.compat import bleu_hook, tensor2tensor_aliases
+
+    assert tensor2tensor_aliases.MODULE_ALIASES["tensor2tensor.utils.bleu_hook"] == (
+        "t2t.compat.bleu_hook"
+    )
+    assert bleu_hook.stepfiles_iterator is step_files.stepfiles_iterator
+    assert callable(bleu_hook.compute_bleu)
