@@ -7,7 +7,7 @@
 For each model size, three systems decode the same random source batch (no padding):
 
 * ``t2t``: our Transformer (`transformer_tiny` / `transformer_base`, random init), the fast
-  cached path `Transformer.infer` takes (encoder once, `decode_step`, `run_search`);
+  cached path `t2t.decode.protocol.infer` takes (encoder once, `decode_step`, `run_search`);
 * ``hf``: Hugging Face `MarianMTModel` built from a config of the same size (no weights
   downloaded), ``generate(num_beams=..., length_penalty=alpha)``;
 * ``ct2``: that same Marian model converted with CTranslate2's Transformers converter,
@@ -53,7 +53,7 @@ def build_ours(size: str, device: str) -> torch.nn.Module:
     """Our Transformer of `size` with random weights, in eval mode."""
     import t2t.models.transformer  # noqa: F401  (registers the model and its sets)
     from t2t.hparams import HParams
-    from t2t.models.api import create_model
+    from t2t.runs.build import create_model
 
     hparams_set, *_, vocab = SIZES[size]
     problem = HParams(
@@ -142,9 +142,15 @@ def suppress_eos(model) -> None:
 
 
 def run_ours(model, inputs: torch.Tensor, beam: int, alpha: float, length: int) -> torch.Tensor:
-    """`Transformer.infer` (T2T's fast decoding); its decode length counts beyond the source."""
-    result = model.infer(
-        {"inputs": inputs}, decode_length=length - inputs.shape[1], beam_size=beam, alpha=alpha
+    """`t2t.decode.protocol.infer` (T2T's fast decoding); decode length counts past the source."""
+    from t2t.decode import protocol
+
+    result = protocol.infer(
+        model,
+        {"inputs": inputs},
+        decode_length=length - inputs.shape[1],
+        beam_size=beam,
+        alpha=alpha,
     )
     return result["outputs"]
 

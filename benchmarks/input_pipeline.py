@@ -5,7 +5,7 @@ Writes (once; reused when --data_dir already holds it) a synthetic Text2Text dat
 shards, shuffled): int64 `inputs`/`targets` with WMT-like subword lengths (target length
 log-normal, median 25 tokens, clipped to 1..250; source length = target length x a
 log-normal ratio; ids Zipf-distributed in [2, 32000), EOS last). Then it times the real
-training pipeline, `t2t.data.pipeline.make_batches(problem, "train", hparams, ...)` (what
+training pipeline, `t2t.problems.pipeline.make_batches(problem, "train", hparams, ...)` (what
 t2t-trainer uses), with T2T's transformer_base batching (batch_size=4096 tokens,
 max_length=256, length buckets), for each number of DataLoader workers, over one pass of
 the data's worth of examples after the first batch (start-up and the initial filling
@@ -40,9 +40,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from t2t.data import pipeline, text_encoder  # noqa: E402
+from t2t.data import text_encoder  # noqa: E402
 from t2t.hparams import create_hparams  # noqa: E402
-from t2t.problems import text_problems  # noqa: E402
+from t2t.problems import (
+    pipeline,  # noqa: E402
+    text_problems,  # noqa: E402
+)
 from t2t.problems.problem import DatasetSplit  # noqa: E402
 
 VOCAB_SIZE = 32000

@@ -67,7 +67,7 @@ def build_ours(size: str):
     """Our Transformer of `size` and its step(inputs, targets) -> loss (training loss)."""
     import t2t.models.transformer  # noqa: F401  (registers the model and its sets)
     from t2t.hparams import HParams
-    from t2t.models.api import create_model
+    from t2t.runs.build import create_model
 
     hparams_set, *_, vocab = SIZES[size]
     problem = HParams(

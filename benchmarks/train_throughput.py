@@ -2,7 +2,7 @@
 
 Ours: `t2t.train.trainer.train` on a synthetic translate-like problem written as a TFRecord
 shard of `tf.Example`s (source lengths log-normal around 20 tokens, target about as long,
-Zipf-distributed ids, EOS-terminated), read by `t2t.data.pipeline.make_batches` (T2T's
+Zipf-distributed ids, EOS-terminated), read by `t2t.problems.pipeline.make_batches` (T2T's
 length buckets, batches of about `--batch-size` tokens, shuffling), with the hparams set's
 own optimizer (T2T's Adam) and learning-rate schedule.
 
@@ -136,7 +136,7 @@ def _our_hparams(size: str, args):
 
 def record_batches(size: str, args, data_dir: str, count: int) -> list[dict]:
     """The first `count` training batches our pipeline yields, as unpadded id lists."""
-    from t2t.data.pipeline import make_batches
+    from t2t.problems.pipeline import make_batches
 
     problem = synthetic_problem(SIZES[size][-1])
     batches = make_batches(problem, "train", _our_hparams(size, args), data_dir, seed=1)
@@ -154,7 +154,7 @@ def record_batches(size: str, args, data_dir: str, count: int) -> list[dict]:
 def run_ours(size: str, args, data_dir: str) -> dict:
     """One fresh training run; returns steady-state figures."""
     from t2t import registry
-    from t2t.data.pipeline import make_batches
+    from t2t.problems.pipeline import make_batches
     from t2t.train import trainer
     from t2t.train.learning_rate import learning_rate_schedule
 

@@ -12,8 +12,8 @@ applications load on first access:
 __version__ = "0.1.0"
 
 _LAZY = {
-    "create_model": ("t2t.models.api", "create_model"),
-    "count_trainable_parameters": ("t2t.models.api", "count_trainable_parameters"),
+    "create_model": ("t2t.runs.build", "create_model"),
+    "count_trainable_parameters": ("t2t.runs.build", "count_trainable_parameters"),
     "load": ("t2t.decode.api", "load"),
 }
 

@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int | None:
     import os
 
     from t2t.errors import T2TError
-    from t2t.train.averaging import sliding_window_averages
+    from t2t.runs.averaging import sliding_window_averages
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if not FLAGS.model_dir:

@@ -35,6 +35,7 @@ from t2t.bin import cli
 from t2t.data.tfrecord import frame_record
 from t2t.errors import DataError, T2TError
 from t2t.metrics import bleu
+from t2t.runs import step_files
 
 FLAGS = flags.FLAGS
 
@@ -174,7 +175,7 @@ def score_directory(
     report_zero = min_steps == 0 if report_zero is None else report_zero
     writer = EventWriter(event_dir)
     try:
-        for stepfile in bleu.stepfiles_iterator(
+        for stepfile in step_files.stepfiles_iterator(
             translations_dir, wait_minutes, min_steps, path_suffix=""
         ):
             if report_zero:  # BLEU 0 at step 0, so TensorBoard's relative time is right.

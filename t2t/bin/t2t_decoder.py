@@ -47,7 +47,7 @@ cli.define_once(
 
 def _overridden_run(output_dir: str):
     """run.json with --problem/--model/--hparams_set/--data_dir/--hparams flags applied."""
-    from t2t.train import run_files
+    from t2t.runs import run_files
 
     return run_files.resolve_run(output_dir, t2t_flags.run_names(), FLAGS.hparams)
 
@@ -111,7 +111,7 @@ def decode_from_file(loaded, hp, run: dict) -> None:
 
 def _copy_mtime(checkpoint: str, path: str) -> None:
     """Sets path's mtime to the checkpoint's (its weights file; T2T used the .index file)."""
-    from t2t.train import checkpoints
+    from t2t.runs import checkpoints
 
     weights = checkpoint if os.path.exists(checkpoint) else checkpoint + checkpoints.WEIGHTS_SUFFIX
     if os.path.exists(weights):

@@ -37,6 +37,12 @@ flags.DEFINE_bool("compile", False, "Compile the model with torch.compile.")
 flags.DEFINE_string("device", "", "cpu, cuda or cuda:N (default: CUDA when available).")
 flags.DEFINE_integer("data_workers", 0, "DataLoader worker processes per process (0: inline).")
 flags.DEFINE_bool("progress_bar", True, "Show a progress bar on the console.")
+flags.DEFINE_bool(
+    "allow_run_mismatch",
+    False,
+    "Resume an --output_dir whose run.json names another --problem, --model or "
+    "--hparams_set (its saved hparams.json is merged); by default that is an error.",
+)
 
 SCHEDULES = (
     "train",
@@ -177,7 +183,7 @@ def main(argv: list[str]) -> int | None:
 
 def _maybe_warm_start(model, output_dir: str) -> None:
     """--warm_start_from: initial weights from another checkpoint (not when resuming)."""
-    from t2t.train import checkpoints
+    from t2t.runs import checkpoints
 
     if not FLAGS.warm_start_from or checkpoints.latest_checkpoint(output_dir):
         return
@@ -192,6 +198,11 @@ def _train(problem_name: str, data_dir: str) -> int:
     from t2t.train import distributed, experiment, trainer
 
     options = _options()
+    if not FLAGS.allow_run_mismatch:
+        from t2t.runs import run_files
+
+        names = {"problem": problem_name, "model": FLAGS.model, "hparams_set": FLAGS.hparams_set}
+        run_files.check_resume(options.output_dir, names)
     context = distributed.setup(options.device)  # under torchrun: joins the process group
     if FLAGS.generate_data:
         if context.is_chief:  # one process writes the data; the others wait for it

@@ -51,8 +51,8 @@ def main(argv: list[str]) -> int | None:
     from t2t.decode.api import load_run
     from t2t.decode.malloc import keep_freed_memory
     from t2t.errors import T2TError
-    from t2t.metrics.bleu import stepfiles_iterator
-    from t2t.train import checkpoints, run_files
+    from t2t.runs import checkpoints, run_files
+    from t2t.runs.step_files import stepfiles_iterator
 
     if len(argv) > 1:
         raise T2TError(f"unexpected arguments: {' '.join(argv[1:])}")

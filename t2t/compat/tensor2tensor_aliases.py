@@ -19,7 +19,7 @@ MODULE_ALIASES: dict[str, str] = {
     "tensor2tensor.utils.registry": "t2t.registry",
     "tensor2tensor.utils.hparam": "t2t.hparams",
     "tensor2tensor.layers.common_hparams": "t2t.hparams",
-    "tensor2tensor.layers.modalities": "t2t.layers.modalities",
+    "tensor2tensor.layers.modalities": "t2t.compat.modalities",
     "tensor2tensor.data_generators.text_encoder": "t2t.data.text_encoder",
     "tensor2tensor.data_generators.tokenizer": "t2t.data.tokenizer",
     "tensor2tensor.data_generators.problem": "t2t.problems.problem",
@@ -30,7 +30,7 @@ MODULE_ALIASES: dict[str, str] = {
     "tensor2tensor.data_generators.translate_ende": "t2t.problems.translate_ende",
     "tensor2tensor.models.transformer": "t2t.models.transformer",
     "tensor2tensor.models.lstm": "t2t.models.lstm",
-    "tensor2tensor.utils.bleu_hook": "t2t.metrics.bleu",
+    "tensor2tensor.utils.bleu_hook": "t2t.compat.bleu_hook",
     "tensor2tensor.utils.metrics": "t2t.metrics.metrics",
 }
 

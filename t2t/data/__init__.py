@@ -1,1 +1,2 @@
-"""Data side: text encoders and the tokenizer (`text_encoder`, `tokenizer`), problems' inputs."""
+"""Data side, with plain arguments (knows nothing of problems): text encoders, tokenizer,
+TFRecord and tf.Example codec, length bucketing and the batch pipeline engine."""

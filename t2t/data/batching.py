@@ -9,6 +9,7 @@ longest example, per feature.
 from __future__ import annotations
 
 import bisect
+import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -199,3 +200,20 @@ def _pad_nd(values: Sequence[np.ndarray], dtype: Any) -> np.ndarray:
     for row, value in enumerate(values):
         out[(row,) + tuple(slice(0, n) for n in value.shape)] = value
     return out
+
+
+def shuffle_buffer(items: Iterable[Any], size: int, rng: random.Random) -> Iterator[Any]:
+    """tf.data-style shuffle: fill a buffer of `size`, emit a random element, refill."""
+    if size <= 1:
+        yield from items
+        return
+    buffer: list[Any] = []
+    for item in items:
+        if len(buffer) < size:
+            buffer.append(item)
+            continue
+        index = rng.randrange(size)
+        yield buffer[index]
+        buffer[index] = item
+    rng.shuffle(buffer)
+    yield from buffer

@@ -1,9 +1,14 @@
-"""The input pipeline: problem files -> padded LongTensor batches, bucketed by length.
+"""The input pipeline's engine: record files -> padded LongTensor batches, bucketed by length.
 
-    batches = make_batches(problem, "train", hparams, data_dir, rank=r, world_size=n,
-                           num_workers=2, seed=1)
-    for features in batches:          # {"inputs": [B, S], "targets": [B, T],
-        ...                           #  "input_space_id": [], "target_space_id": []}
+This module takes plain arguments and knows nothing of problems: the files, a function
+from a serialized record to its examples, and the bucketing scheme.
+`t2t.problems.pipeline.make_batches(problem, mode, hparams, data_dir)` builds those from
+a problem and model hparams (what the trainer calls):
+
+    batches = batches_from_files(files, examples_fn, scheme, seed=1, shuffle=True,
+                                 repeat=True, rank=r, world_size=n, num_workers=2)
+    for features in batches:          # {"inputs": [B, S], "targets": [B, T], ...}
+        ...
     state = batches.state_dict()      # save with the checkpoint; later:
     batches.load_state_dict(state)    # the next iteration continues where it stopped
 
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -36,53 +41,13 @@ import torch
 
 from t2t.data import batching, tfrecord
 from t2t.errors import DataError
-from t2t.problems import problem as problem_lib
 
 logger = logging.getLogger(__name__)
 
 _RECORD_SHUFFLE_BUFFER = 1024  # T2T's Problem.dataset default
-_HPARAM_DEFAULTS = {
-    "batch_size": 4096,
-    "max_length": 0,
-    "min_length": 0,
-    "min_length_bucket": 8,
-    "length_bucket_step": 1.1,
-    "eval_drop_long_sequences": False,
-    "use_fixed_batch_size": False,
-    "batch_shuffle_size": 512,
-    "pack_dataset": False,
-}
 
-
-def _hp(hparams: Any, name: str) -> Any:
-    value = getattr(hparams, name, None)
-    return _HPARAM_DEFAULTS[name] if value is None else value
-
-
-def batching_scheme_for(problem: problem_lib.Problem, hparams: Any) -> dict[str, Any]:
-    """The boundaries and batch sizes the pipeline uses for `problem` with model `hparams`.
-
-    Tokens mode (T2T: the problem says so, or some feature is variable-length) uses T2T's
-    buckets; otherwise, and with `use_fixed_batch_size`, one bucket of `batch_size` examples.
-    """
-    fields, _ = problem.example_reading_spec()
-    tokens = problem.batch_size_means_tokens or any(
-        isinstance(spec, problem_lib.VarLenFeature) for spec in fields.values()
-    )
-    if not tokens or _hp(hparams, "use_fixed_batch_size"):
-        batch_size = _hp(hparams, "batch_size")
-        return {"boundaries": [], "batch_sizes": [batch_size], "min_length": 0,
-                "max_length": 10**9}  # fmt: skip
-    return batching.batching_scheme(
-        batch_size=_hp(hparams, "batch_size"),
-        max_length=_hp(hparams, "max_length"),
-        min_length_bucket=_hp(hparams, "min_length_bucket"),
-        length_bucket_step=_hp(hparams, "length_bucket_step"),
-        drop_long_sequences=False,
-        shard_multiplier=1,  # one process per GPU: batch_size is per GPU, as in T2T
-        length_multiplier=problem.get_hparams(hparams).batch_size_multiplier,
-        min_length=_hp(hparams, "min_length"),
-    )
+# A serialized record -> the examples it gives (decoded, preprocessed; any number).
+ExamplesFn = Callable[[bytes], Iterable[dict[str, np.ndarray]]]
 
 
 def _first(pair: tuple[int, Any]) -> int:
@@ -120,18 +85,10 @@ class _Reader:
     def _examples(self, epoch: int) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """(length, example) of the examples kept; the length is computed once, for both the
         length filter and the bucketing."""
-        spec = self.spec
-        problem, mode, hparams = spec["problem"], spec["mode"], spec["hparams"]
-        min_len, max_len = spec["min_length"], spec["max_length"]
+        examples_fn = self.spec["examples_fn"]
+        min_len, max_len = self.spec["min_length"], self.spec["max_length"]
         for record in self._records(epoch):
-            example = problem_lib.decode_example(problem, record)
-            if spec["preprocess"]:
-                processed = problem.preprocess_example(example, mode, hparams)
-                examples = [processed] if isinstance(processed, dict) else processed
-            else:
-                examples = [example]
-            for ex in examples:
-                ex = problem_lib.maybe_reverse_and_copy(ex, problem.was_reversed, problem.was_copy)
+            for ex in examples_fn(record):
                 length = batching.example_length(ex)
                 if min_len <= length <= max_len:
                     yield length, ex
@@ -141,14 +98,14 @@ class _Reader:
         examples = self._examples(epoch)
         if spec["shuffle"]:
             rng = self._rng(epoch, "examples")
-            examples = problem_lib.shuffle_buffer(examples, _RECORD_SHUFFLE_BUFFER, rng)
+            examples = batching.shuffle_buffer(examples, _RECORD_SHUFFLE_BUFFER, rng)
         scheme = spec["scheme"]
         batches = batching.bucket_by_length(
             examples, scheme["boundaries"], scheme["batch_sizes"], length_fn=_first
         )
         if spec["shuffle"]:
             rng = self._rng(epoch, "batches")
-            batches = problem_lib.shuffle_buffer(batches, spec["batch_shuffle_size"], rng)
+            batches = batching.shuffle_buffer(batches, spec["batch_shuffle_size"], rng)
         return batches
 
     def batches(self, epoch: int, skip: int) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
@@ -213,7 +170,7 @@ class Batches:
         self.scheme = spec["scheme"]
         self._positions: dict[int, tuple[int, int]] = {}
         self._next_worker = 0
-        space_ids = problem_lib.problem_hparams_to_features(spec["problem_hparams"])
+        space_ids = spec["space_ids"]
         self._space_ids = {k: torch.tensor(v, dtype=torch.long) for k, v in space_ids.items()}
 
     def _loader(self) -> Any:
@@ -296,79 +253,59 @@ class Batches:
         self._next_worker = 0
 
 
-def make_batches(
-    problem: problem_lib.Problem | str,
-    mode: str,
-    hparams: Any,
-    data_dir: str,
+def batches_from_files(
+    files: list[str],
+    examples_fn: ExamplesFn,
+    scheme: dict[str, Any],
     *,
+    shuffle: bool,
+    repeat: bool,
+    min_length: int = 0,
+    max_length: int = 10**9,
+    batch_shuffle_size: int = 512,
+    space_ids: dict[str, int] | None = None,
+    seed: int = 0,
     rank: int = 0,
     world_size: int = 1,
     num_workers: int = 0,
-    seed: int = 0,
-    repeat: bool | None = None,
-    shuffle: bool | None = None,
-    dataset_split: str | None = None,
-    preprocess: bool = True,
 ) -> Batches:
-    """Builds the batch iterable for `mode` ("train", "eval", "infer" or "test").
+    """Builds the batch iterable over the TFRecord `files`.
 
     Args:
-        problem: a Problem or a registered name (with `_rev`/`_copy`).
-        mode: "train" shuffles and drops examples longer than max_length; others don't.
-        hparams: model hparams: batch_size (tokens), max_length, min_length,
-            min_length_bucket, length_bucket_step, eval_drop_long_sequences,
-            use_fixed_batch_size, batch_shuffle_size, and the preprocessing ones
-            (max_input_seq_length, max_target_seq_length, prepend_mode, split_to_length).
-        data_dir: the directory t2t-datagen wrote.
+        files: the split's record files.
+        examples_fn: serialized record -> its examples (dicts of int arrays); must be
+            picklable when num_workers > 0.
+        scheme: {"boundaries", "batch_sizes"} from `batching.batching_scheme` (or one
+            bucket of a fixed batch size).
+        shuffle: shuffle files, examples (1024-example buffer) and batches.
+        repeat: loop over the data forever (training); else one pass per `iter()`.
+        min_length, max_length: examples outside [min_length, max_length] are dropped.
+        batch_shuffle_size: the batch shuffle buffer (when shuffling).
+        space_ids: scalar features added to every batch ("input_space_id", ...).
+        seed: shuffling seed; the same seed gives the same batches.
         rank, world_size: this process among the distributed ranks (files are divided).
         num_workers: DataLoader worker processes per rank (0: read in this process).
-        seed: shuffling seed; the same seed gives the same batches.
-        repeat: loop over the data forever (default: mode == "train").
-        shuffle: shuffle files, examples and batches (default: mode == "train").
-        dataset_split: read this split's files instead of mode's.
-        preprocess: apply Problem.preprocess_example.
 
     Returns:
         A `Batches` iterable with `state_dict()` / `load_state_dict()`.
 
     Raises:
-        DataError: no data files, or bad rank/world_size.
+        DataError: bad rank/world_size.
     """
-    if isinstance(problem, str):
-        from t2t import registry
-
-        problem = registry.problem(problem)
     if not 0 <= rank < world_size:
         raise DataError(f"rank {rank} is not in [0, world_size={world_size})")
-    if _hp(hparams, "pack_dataset"):
-        raise DataError("pack_dataset=True (on-the-fly packing) is not supported by t2t yet")
-    is_training = mode == problem_lib.Modes.TRAIN
-    if getattr(hparams, "data_dir", None) is None:
-        # Encoders that load vocab files find them through hparams.data_dir (as in T2T).
-        if hasattr(hparams, "add_hparam"):
-            hparams.add_hparam("data_dir", data_dir)
-        else:
-            hparams.data_dir = data_dir
-    problem_hparams = problem.get_hparams(hparams)
-    files = problem_lib.data_files(problem, data_dir, dataset_split or mode)
-    scheme = batching_scheme_for(problem, hparams)
-    drop_long = is_training or _hp(hparams, "eval_drop_long_sequences")
     spec = {
-        "problem": problem,
-        "problem_hparams": problem_hparams,
-        "mode": mode,
-        "hparams": hparams,
-        "files": files,
-        "preprocess": preprocess,
-        "shuffle": is_training if shuffle is None else shuffle,
-        "repeat": is_training if repeat is None else repeat,
+        "files": list(files),
+        "examples_fn": examples_fn,
+        "shuffle": shuffle,
+        "repeat": repeat,
         "seed": seed,
         "rank": rank,
         "world_size": world_size,
         "scheme": scheme,
-        "min_length": _hp(hparams, "min_length"),
-        "max_length": problem.max_length(hparams) if drop_long else 10**9,
-        "batch_shuffle_size": _hp(hparams, "batch_shuffle_size"),
+        "min_length": min_length,
+        "max_length": max_length,
+        "batch_shuffle_size": batch_shuffle_size,
+        "space_ids": dict(space_ids or {}),
     }
     return Batches(spec, num_workers)

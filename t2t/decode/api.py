@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from t2t.decode import decoding
+from t2t.decode import decoding, protocol
 from t2t.errors import T2TError
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,9 @@ class LoadedModel:
 
         def decode_rows(inputs: torch.Tensor) -> list[list[decoding.Beam]]:
             inputs = inputs.to(self.device)
-            result = self.model.infer({"inputs": inputs}, extra_length, beam_size, top_beams, alpha)
+            result = protocol.infer(
+                self.model, {"inputs": inputs}, extra_length, beam_size, top_beams, alpha
+            )
             outputs, scores = result["outputs"].cpu(), result["scores"]
             if outputs.dim() == 2:  # [B, L] -> [B, 1, L]
                 outputs = outputs[:, None]
@@ -220,7 +222,7 @@ def load(
     Raises:
         T2TError: not a run directory, no checkpoint, or the vocabulary is missing.
     """
-    from t2t.train import run_files
+    from t2t.runs import run_files
 
     output_dir = os.path.expanduser(output_dir)
     run = run_files.read_run(output_dir)
@@ -235,9 +237,9 @@ def load_run(
 ) -> LoadedModel:
     """Builds the model `run` describes (problem, model, hparams_set, hparams, data_dir),
     merging output_dir's hparams.json, and loads `checkpoint` (default: the latest)."""
-    from t2t.train import checkpoints, experiment
+    from t2t.runs import build, checkpoints
 
-    exp = experiment.build_experiment(
+    exp = build.build_run(
         run["problem"],
         run["model"],
         run["hparams_set"],

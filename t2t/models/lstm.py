@@ -164,25 +164,39 @@ class AttentionDecoder(nn.Module):
         if self.output_attention and hp.num_heads > 1:
             self.output_layer = nn.Linear(hp.num_heads * attention_size, hidden_size)
 
-    def forward(self, x, lengths, state, memory, memory_lengths):
-        """x [B, T, D] shifted targets; memory [B, S, M] -> outputs [B, T, out]."""
+    def initial_attention(self, batch: int, like: torch.Tensor) -> torch.Tensor:
+        """The attention vector fed to the first step: zeros [B, heads * attention size]."""
+        return like.new_zeros(batch, self.num_heads * self.attention_layers[0].out_features)
+
+    def memory_keys_and_bias(self, memory: torch.Tensor, memory_lengths: torch.Tensor):
+        """(keys [B, S, U], bias [B, S]: -1e9 past each memory length)."""
         keys = self.attention.memory_layer(memory)  # [B, S, U]
         positions = torch.arange(memory.shape[1], device=memory.device)[None, :]
         memory_bias = (positions >= memory_lengths[:, None]).to(memory.dtype) * -1e9  # [B, S]
-        batch = x.shape[0]
-        attention = x.new_zeros(batch, self.num_heads * self.attention_layers[0].out_features)
+        return keys, memory_bias
+
+    def step(self, x_t, state, attention, memory, keys, memory_bias):
+        """One decoder step: x_t [N, D], attention [N, A], state (h, c) [layers, N, H], memory
+        [N, S, M] -> (output [N, out] before `output_layer`, new state, new attention)."""
+        step_input = torch.cat([x_t, attention], dim=-1)[:, None]  # [N, 1, D + A]
+        cell_output, state = self.cell(step_input, None, state)
+        cell_output = cell_output[:, 0]  # [N, H]
+        alignments = self.attention(cell_output, keys, memory_bias)  # [N, S]
+        context = torch.einsum("bs,bsm->bm", alignments, memory)
+        heads = [layer(torch.cat([cell_output, context], -1)) for layer in self.attention_layers]
+        attention = torch.cat(heads, dim=-1)
+        return (attention if self.output_attention else cell_output), state, attention
+
+    def forward(self, x, lengths, state, memory, memory_lengths):
+        """x [B, T, D] shifted targets; memory [B, S, M] -> outputs [B, T, out]."""
+        keys, memory_bias = self.memory_keys_and_bias(memory, memory_lengths)
+        attention = self.initial_attention(x.shape[0], x)
         outputs = []
         for t in range(x.shape[1]):
-            step_input = torch.cat([x[:, t], attention], dim=-1)[:, None]  # [B, 1, D + A]
-            cell_output, state = self.cell(step_input, None, state)
-            cell_output = cell_output[:, 0]  # [B, H]
-            alignments = self.attention(cell_output, keys, memory_bias)  # [B, S]
-            context = torch.einsum("bs,bsm->bm", alignments, memory)
-            heads = [
-                layer(torch.cat([cell_output, context], -1)) for layer in self.attention_layers
-            ]
-            attention = torch.cat(heads, dim=-1)
-            outputs.append(attention if self.output_attention else cell_output)
+            output, state, attention = self.step(
+                x[:, t], state, attention, memory, keys, memory_bias
+            )
+            outputs.append(output)
         output = torch.stack(outputs, dim=1)  # [B, T, out]
         mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
         output = output * mask[..., None].to(output.dtype)  # dynamic_rnn: zeros past length
@@ -251,6 +265,80 @@ class Seq2seqBody(nn.Module):
         outputs, _ = self.decoder(shifted, lengths, state)
         return outputs
 
+    # ---- the decoding protocol (see t2t.decode.protocol), for the models below ----
+
+    def init_decode_states(self, inputs: torch.Tensor | None, raw_inputs: torch.Tensor | None,
+                           batch: int, like: torch.Tensor) -> dict:  # fmt: skip
+        """Runs the encoder; the decoder's (h, c) as [B, layers, H] (batch first, so the
+        search can reorder them), the attention vector, and the "shared" memory."""
+        states: dict = {}
+        state = None
+        if self.encoder is not None:
+            memory, state = self.encode(inputs)  # [B, S, M]; (h, c) [layers, B, H]
+            if self.attention:
+                memory_lengths = (raw_inputs != 0).sum(dim=1)
+                keys, memory_bias = self.decoder.memory_keys_and_bias(memory, memory_lengths)
+                states["shared"] = {"memory": memory, "keys": keys, "memory_bias": memory_bias}
+                states["attention"] = self.decoder.initial_attention(batch, like)
+        if state is None:
+            stack = self.decoder.lstm
+            zeros = like.new_zeros(batch, stack.num_layers, stack.hidden_size)
+            states["h"], states["c"] = zeros, zeros.clone()
+        else:
+            states["h"], states["c"] = (t.transpose(0, 1).contiguous() for t in state)
+        return states
+
+    def decode_step(self, x_t: torch.Tensor, states: dict) -> tuple[torch.Tensor, dict]:
+        """x_t [N, D] (the embedded last token) -> (decoder output [N, out], new states)."""
+        state = (states["h"].transpose(0, 1).contiguous(), states["c"].transpose(0, 1).contiguous())
+        new_states = dict(states)
+        if self.attention:
+            shared = states["shared"]
+            beams = x_t.shape[0] // shared["memory"].shape[0]
+            memory, keys, bias = (
+                shared[k].repeat_interleave(beams, dim=0) for k in ("memory", "keys", "memory_bias")
+            )  # [N, ...]: the beams of an example share its memory
+            output, state, attention = self.decoder.step(
+                x_t, state, states["attention"], memory, keys, bias
+            )
+            if self.decoder.output_layer is not None:
+                output = self.decoder.output_layer(output)
+            new_states["attention"] = attention
+        else:
+            output, state = self.decoder(x_t[:, None], None, state)  # [N, 1, H]
+            output = output[:, 0]
+        new_states["h"], new_states["c"] = (t.transpose(0, 1) for t in state)  # [N, layers, H]
+        return output, new_states
+
+
+class CachedLSTMDecoding:
+    """The decoding protocol's pair for the LSTM seq2seq models (mixed into each).
+
+    The cached step equals the slow path's position i as long as no PAD (id 0) was decoded
+    before it (T2T's slow path counts non-zero target embeddings for the LSTM lengths).
+    """
+
+    def init_decode_states(self, features: Features, max_length: int | None = None) -> dict:
+        """Encoder once; per example the decoder state [B, ...] (see `t2t.decode.protocol`)."""
+        del max_length  # an LSTM's state does not grow
+        raw = features.get("inputs") if self.has_input else None
+        if raw is None:
+            prefix = features.get("inputs", features.get("targets"))
+            batch = prefix.shape[0]
+        else:
+            batch = raw.shape[0]
+        inputs = self.bottoms["inputs"](raw) if raw is not None else None
+        like = next(self.parameters())
+        return self.seq2seq.init_decode_states(inputs, raw, batch, like)
+
+    def decode_step(self, ids: torch.Tensor, i: int, states: dict) -> tuple[torch.Tensor, dict]:
+        """ids [N, i+1] (start id 0 first) -> logits [N, V] for position i, new states."""
+        x = self.target_bottom(ids[:, -1:])[:, 0]  # [N, H]
+        if i == 0:
+            x = torch.zeros_like(x)  # the shifted-in GO position is a zero vector
+        output, states = self.seq2seq.decode_step(x, states)
+        return self.top(output[:, None], {})[:, -1], states
+
 
 def _attention_output_depth(hparams: HParams, decoder_hidden: int) -> int:
     """Depth of an attention decoder's output (what the softmax reads)."""
@@ -269,7 +357,7 @@ def _init_lstm_model(model: T2TModel, bidirectional: bool, attention: bool) -> N
 
 
 @registry.register_model("lstm_seq2seq")
-class LSTMSeq2seq(T2TModel):
+class LSTMSeq2seq(CachedLSTMDecoding, T2TModel):
     """Encoder LSTM (reversed inputs) whose final state starts the decoder LSTM."""
 
     def __init__(self, hparams: HParams, problem_hparams: HParams | None = None) -> None:
@@ -281,7 +369,7 @@ class LSTMSeq2seq(T2TModel):
 
 
 @registry.register_model("lstm_seq2seq_attention")
-class LSTMSeq2seqAttention(T2TModel):
+class LSTMSeq2seqAttention(CachedLSTMDecoding, T2TModel):
     """LSTM seq2seq with Luong or Bahdanau attention (`attention_mechanism`)."""
 
     def __init__(self, hparams: HParams, problem_hparams: HParams | None = None) -> None:
@@ -296,7 +384,7 @@ class LSTMSeq2seqAttention(T2TModel):
 
 
 @registry.register_model("lstm_seq2seq_bidirectional_encoder")
-class LSTMSeq2seqBidirectionalEncoder(T2TModel):
+class LSTMSeq2seqBidirectionalEncoder(CachedLSTMDecoding, T2TModel):
     """Forward and backward encoder stacks; the decoder has 2 * hidden_size units."""
 
     def __init__(self, hparams: HParams, problem_hparams: HParams | None = None) -> None:
@@ -311,7 +399,7 @@ class LSTMSeq2seqBidirectionalEncoder(T2TModel):
 
 
 @registry.register_model("lstm_seq2seq_attention_bidirectional_encoder")
-class LSTMSeq2seqAttentionBidirectionalEncoder(T2TModel):
+class LSTMSeq2seqAttentionBidirectionalEncoder(CachedLSTMDecoding, T2TModel):
     """Bidirectional encoder and an attention decoder with 2 * hidden_size units."""
 
     def __init__(self, hparams: HParams, problem_hparams: HParams | None = None) -> None:

@@ -2,7 +2,10 @@
 
 A model that writes only `body` gets its bottoms, top and loss from the problem's
 modalities, as in T2T. What T2T's 58-method base also did (beam search, the training step,
-checkpoints) lives in functions elsewhere (`t2t.decode`, `t2t.train`).
+checkpoints) lives in functions elsewhere (`t2t.decode`, `t2t.train`). A family gets fast
+greedy, sampling and beam search by implementing the decoding protocol's two methods,
+`init_decode_states` and `decode_step` (documented in `t2t.decode.protocol`); without them
+`t2t.decode.protocol.infer` decodes through the slow path.
 
 Modes: `module.train()` is T2T's TRAIN; `module.eval()` is EVAL/PREDICT, where every
 dropout and label smoothing are off (T2T zeroes every hparam ending in "dropout" and
@@ -257,24 +260,3 @@ class T2TModel(nn.Module):
             "training_num": num,
             "training_den": den,
         }
-
-    # ---- inference ------------------------------------------------------------------
-
-    def infer(
-        self,
-        features: Features,
-        decode_length: int = 50,
-        beam_size: int = 1,
-        top_beams: int = 1,
-        alpha: float = 0.0,
-        use_tpu: bool = False,
-    ) -> dict[str, torch.Tensor]:
-        """Decodes targets, re-running the whole model each step (T2T's slow path).
-
-        Models with a key/value cache (the Transformer) override this with a fast path.
-        Args and returns as `t2t.models.decoding.run_search`.
-        """
-        del use_tpu
-        from t2t.models import decoding
-
-        return decoding.slow_infer(self, features, decode_length, beam_size, top_beams, alpha)

@@ -18,9 +18,7 @@ from t2t.hparams import HParams, basic_params1
 from t2t.layers import attention as attn
 from t2t.layers import common
 from t2t.layers import transformer_layers as tl
-from t2t.layers.packed_linear import packed_linears
 from t2t.layers.timing_signal import get_timing_signal_1d
-from t2t.models import decoding
 from t2t.models.t2t_model import Features, T2TModel
 
 _SELF_ATTENTION_TYPES = ("dot_product", "dot_product_relative")
@@ -211,21 +209,25 @@ class Transformer(T2TModel):
     # ---- fast (cached) decoding -----------------------------------------------------
 
     def init_decode_states(self, features: Features, max_length: int | None = None) -> dict:
-        """Runs the encoder and builds the per-layer key/value cache.
+        """The decoding protocol's initial state (see `t2t.decode.protocol`).
+
+        Runs the encoder and builds the per-layer key/value cache.
 
         Args:
-            features: {"inputs": [B, S], ...}, as `infer` takes them.
+            features: {"inputs": [B, S], ...}, or a prefix for a model without inputs.
             max_length: decoding steps to reserve cache room for (the cache grows beyond).
 
         Returns:
-            Per decoder layer an empty `SelfAttentionCache` of B rows and the
-            encoder-decoder keys/values [B, ...], plus the memory bias.
+            Per decoder layer an empty `SelfAttentionCache` of B rows; under "shared" (the
+            same for every beam) the memory bias and each layer's encoder-decoder
+            keys/values [B, ...].
         """
         states: dict = {}
+        shared: dict = {}
         memory = None
         if self.has_input:
             inputs = self.bottoms["inputs"](features["inputs"])  # [B, S, H]
-            memory, states["memory_bias"] = self.encoder(inputs, features.get("target_space_id"))
+            memory, shared["memory_bias"] = self.encoder(inputs, features.get("target_space_id"))
             batch = inputs.shape[0]
         else:
             batch = _prefix(features).shape[0]
@@ -233,7 +235,7 @@ class Transformer(T2TModel):
         for i, layer in enumerate(self.decoder.layers):
             attention = layer.self_attention.sublayer
             heads = attention.num_heads
-            layer_states = {
+            states[f"layer_{i}"] = {
                 "self": attn.SelfAttentionCache(
                     batch,
                     heads,
@@ -245,113 +247,41 @@ class Transformer(T2TModel):
                 )
             }
             if memory is not None:
-                layer_states["encdec"] = layer.encdec_attention.sublayer.memory_cache(memory)
-            states[f"layer_{i}"] = layer_states
+                shared[f"layer_{i}"] = {
+                    "encdec": layer.encdec_attention.sublayer.memory_cache(memory)
+                }
+        if shared:
+            states["shared"] = shared
         return states
 
     def decode_step(self, ids: torch.Tensor, i: int, states: dict) -> tuple[torch.Tensor, dict]:
-        """One cached decoding step: ids [N, i+1] (start id 0 first) -> logits [N, V].
+        """The decoding protocol's cached step: ids [N, i+1] (start id 0 first) -> logits [N, V].
 
-        Equals position i of the full forward pass on the same targets.
+        Equals position i of the full forward pass on the same targets. The self-attention
+        caches in `states` are extended in place; the encoder-side "shared" states may have
+        B rows while N = B·beams (attention groups the beams' queries per example).
         """
         x = self.target_bottom(ids[:, -1:])  # [N, 1, H]
         if i == 0:
             x = torch.zeros_like(x)  # the GO symbol is a zero vector, as shift_right makes it
         x = self.positions(x, start=i)
-        out = self.decoder(x, None, None, states.get("memory_bias"), cache=states)
+        cache = _with_shared_states(states)
+        out = self.decoder(x, None, None, cache.get("memory_bias"), cache=cache)
         return self.top(out, {})[:, -1], states
 
-    def infer(
-        self,
-        features: Features,
-        decode_length: int = 50,
-        beam_size: int = 1,
-        top_beams: int = 1,
-        alpha: float = 0.0,
-        use_tpu: bool = False,
-    ) -> dict[str, torch.Tensor]:
-        """Fast decoding with a key/value cache (T2T's `_fast_decode`).
-
-        Args:
-            features: {"inputs": [B, S]} (+ "target_space_id", "partial_targets"); for a
-                problem without inputs, "inputs" (or "targets") is a prefix to continue.
-            decode_length: extra tokens beyond the input length (T2T's decode_length, i.e.
-                the decode hparam extra_length); beyond the prefix length for language models.
-            beam_size: 1 for greedy (or sampling, per hparams.sampling_method).
-            top_beams: beams returned (<= beam_size).
-            alpha: length-penalty exponent.
-            use_tpu: ignored (T2T's TPU loop).
-
-        Returns:
-            {"outputs": [B, L] or [B, top_beams, L], "scores": [B] or [B, top_beams]}.
-        """
-        del use_tpu
-        was_training = self.training
-        self.eval()
-        try:
-            # inference_mode: no autograd bookkeeping at all (less per-op overhead than no_grad).
-            with torch.inference_mode():
-                return self._fast_infer(features, decode_length, beam_size, top_beams, alpha)
-        finally:
-            self.train(was_training)
-
-    def _fast_infer(self, features, decode_length, beam_size, top_beams, alpha):
-        prefix = features.get("partial_targets") if self.has_input else _prefix(features)
-        source_length = features["inputs"].shape[1] if self.has_input else 0
-        total_length = source_length + decode_length
-        if prefix is not None:
-            total_length += prefix.shape[1]
-        states = self.init_decode_states(features, max_length=total_length)
-        # The encoder keys/values and memory bias are the same for every beam of an example:
-        # the search neither tiles nor reorders them (attention groups the beams' queries).
-        memory = _split_memory_states(states)
-
-        def symbols_to_logits_fn(ids, i, step_states):
-            logits, _ = self.decode_step(ids, i, _with_memory_states(step_states, memory))
-            # The self-attention caches were extended in place inside step_states.
-            return decoding.force_prefix(logits, prefix, i), step_states
-
-        batch = features["inputs"].shape[0] if self.has_input else prefix.shape[0]
-        # Every step multiplies the decoder's weights by batch x beams rows: pack them once.
-        stepped = [m for m in (self.decoder, self.target_top) if m is not None]
-        with packed_linears(stepped, batch * max(beam_size, 1)):
-            result = decoding.run_search(
-                symbols_to_logits_fn,
-                batch,
-                next(self.parameters()).device,
-                states,
-                total_length,
-                self.vocab_sizes["targets"],
-                self.hparams,
-                beam_size,
-                top_beams,
-                alpha,
-                first_step_per_example=True,  # decode_step takes any number of rows
-            )
-        if prefix is not None and (beam_size <= 1 or top_beams <= 1):
-            result["outputs"] = result["outputs"][..., prefix.shape[1] :]
-        return result
+    def decode_step_modules(self) -> list[nn.Module]:
+        """The modules `decode_step` runs (their weights are packed for a CPU decoding loop)."""
+        return [m for m in (self.decoder, self.target_top) if m is not None]
 
 
-def _split_memory_states(states: dict) -> dict:
-    """Removes the encoder-side states ("memory_bias", each layer's "encdec") from `states`.
-
-    Returns:
-        {"memory_bias": ..., "layer_i": {"encdec": ...}} for the entries found.
-    """
-    memory = {}
-    if "memory_bias" in states:
-        memory["memory_bias"] = states.pop("memory_bias")
-    for name, layer_states in states.items():
-        if isinstance(layer_states, dict) and "encdec" in layer_states:
-            memory[name] = {"encdec": layer_states.pop("encdec")}
-    return memory
-
-
-def _with_memory_states(states: dict, memory: dict) -> dict:
-    """A view of the decode states with the encoder-side states put back (no tensor copies)."""
-    merged = dict(states)
-    for name, value in memory.items():
+def _with_shared_states(states: dict) -> dict:
+    """A view of the decode states with the "shared" encoder-side states merged into each
+    layer's entry (no tensor copies)."""
+    shared = states.get("shared")
+    if not shared:
+        return states
+    merged = {k: v for k, v in states.items() if k != "shared"}
+    for name, value in shared.items():
         merged[name] = {**merged[name], **value} if isinstance(value, dict) else value
     return merged
 
@@ -383,25 +313,17 @@ class TransformerEncoder(T2TModel):
         output, _ = self.encoder(features["inputs"], features.get("target_space_id"))
         return output
 
-    def infer(
-        self,
-        features: Features,
-        decode_length: int = 50,
-        beam_size: int = 1,
-        top_beams: int = 1,
-        alpha: float = 0.0,
-        use_tpu: bool = False,
-    ):
-        """Class-label style prediction: argmax of the logits, with log-prob scores."""
-        del decode_length, beam_size, top_beams, alpha, use_tpu
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                body = self.body(self.bottom({"inputs": features["inputs"]}))
-                logits = self.top(body, features)[:, -1]  # [B, V]
-        finally:
-            self.train(was_training)
+    def predict(self, features: Features) -> dict[str, torch.Tensor]:
+        """Class-label style prediction (not a search): argmax of the logits, log-prob scores.
+
+        Args:
+            features: {"inputs": [B, S]}.
+
+        Returns:
+            {"outputs": [B, 1], "scores": [B]}.
+        """
+        body = self.body(self.bottom({"inputs": features["inputs"]}))
+        logits = self.top(body, features)[:, -1]  # [B, V]
         log_probs = torch.log_softmax(logits.float(), dim=-1)
         scores, outputs = log_probs.max(dim=-1)
         return {"outputs": outputs[:, None], "scores": scores}

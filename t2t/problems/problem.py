@@ -20,13 +20,14 @@ import glob
 import logging
 import os
 import random
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from t2t.data import example_codec, text_encoder, tfrecord
+from t2t.data.batching import shuffle_buffer
 from t2t.errors import DataError
 from t2t.hparams import HParams
 from t2t.modalities.names import ModalityType as ModalityType  # T2T user code imports it here
@@ -401,7 +402,7 @@ class Problem:
 
         Training shuffles the file order and records (buffer `shuffle_buffer_size`) unless
         `shuffle_files=False`; `seed` makes that shuffling reproducible. `num_threads` and
-        `output_buffer_size` are accepted for T2T compatibility (see t2t.data.pipeline for
+        `output_buffer_size` are accepted for T2T compatibility (see t2t.problems.pipeline for
         parallel reading).
 
         Returns:
@@ -605,23 +606,6 @@ def iterate_file_examples(
             examples = [example]
         for ex in examples:
             yield maybe_reverse_and_copy(ex, problem.was_reversed, problem.was_copy)
-
-
-def shuffle_buffer(items: Iterable[Any], size: int, rng: random.Random) -> Iterator[Any]:
-    """tf.data-style shuffle: fill a buffer of `size`, emit a random element, refill."""
-    if size <= 1:
-        yield from items
-        return
-    buffer: list[Any] = []
-    for item in items:
-        if len(buffer) < size:
-            buffer.append(item)
-            continue
-        index = rng.randrange(size)
-        yield buffer[index]
-        buffer[index] = item
-    rng.shuffle(buffer)
-    yield from buffer
 
 
 class ProblemDataset:

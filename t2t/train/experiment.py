@@ -6,9 +6,9 @@ This is what t2t-trainer runs (T2T's `trainer_lib.create_experiment`), as plain 
                            overrides="", data_dir="~/t2t_data")
     train_and_evaluate(exp, RunOptions(output_dir="~/t2t_train/rev", train_steps=1000))
 
-`build_experiment` resolves the names (with close-match errors), merges a previous run's
-hparams.json, builds the model and counts its parameters; `train_and_evaluate`,
-`evaluate_checkpoint` and `continuous_eval` are T2T's schedules.
+`build_experiment` is `t2t.runs.build.build_run` (the one model builder, shared with
+decoding); `train_and_evaluate`, `evaluate_checkpoint` and `continuous_eval` are T2T's
+schedules.
 """
 
 from __future__ import annotations
@@ -24,26 +24,16 @@ import torch
 from t2t import registry
 from t2t.errors import DataError, T2TError
 from t2t.metrics.metrics import METRICS_FNS, eval_metric_key
-from t2t.models.api import count_trainable_parameters
-from t2t.train import checkpoints, distributed, run_files, trainer
+from t2t.runs import checkpoints, run_files
+from t2t.runs.build import Experiment, build_run
+from t2t.train import distributed, trainer
 from t2t.train.learning_rate import learning_rate_schedule
 
 log = logging.getLogger("t2t.trainer")
 
+build_experiment = build_run  # T2T's name for it (trainer_lib.create_experiment)
 
-@dataclasses.dataclass
-class Experiment:
-    """The resolved pieces of a run."""
-
-    problem_name: str
-    model_name: str
-    hparams_set: str
-    overrides: str
-    data_dir: str
-    problem: Any
-    hparams: Any
-    model: torch.nn.Module
-    num_parameters: int
+__all__ = ["Experiment", "RunOptions", "build_experiment", "train_and_evaluate"]
 
 
 @dataclasses.dataclass
@@ -72,51 +62,6 @@ class RunOptions:
     early_stopping_minimize: bool = True
 
 
-def build_experiment(
-    problem_name: str,
-    model_name: str,
-    hparams_set: str,
-    overrides: str,
-    data_dir: str,
-    output_dir: str | None = None,
-) -> Experiment:
-    """Resolves names, builds hparams (set -> output_dir's hparams.json -> overrides) and model.
-
-    Raises:
-        UnknownNameError: an unknown problem, model or hparams set.
-        HParamsError: a bad override.
-        T2TError: the problem's vocabulary is missing from data_dir.
-    """
-    problem = registry.problem(problem_name)
-    model_cls = registry.model(model_name)
-    hparams_path = os.path.join(output_dir, run_files.HPARAMS_FILE) if output_dir else None
-    if hparams_path and os.path.exists(hparams_path):
-        log.info("merging the hparams of the previous run from %s", hparams_path)
-    from t2t.hparams import create_hparams
-
-    hparams = create_hparams(hparams_set, overrides, hparams_path=hparams_path, data_dir=data_dir)
-    try:
-        problem_hparams = problem.get_hparams(hparams)
-    except FileNotFoundError as error:
-        raise T2TError(
-            f"{error.filename or error}: the problem's vocabulary is missing; generate the data "
-            f"first (t2t-datagen --problem={problem_name} --data_dir={data_dir}, "
-            "or t2t-trainer --generate_data)"
-        ) from None
-    model = model_cls(hparams, problem_hparams)
-    return Experiment(
-        problem_name=problem_name,
-        model_name=model_name,
-        hparams_set=hparams_set,
-        overrides=overrides,
-        data_dir=data_dir,
-        problem=problem,
-        hparams=hparams,
-        model=model,
-        num_parameters=count_trainable_parameters(model),
-    )
-
-
 def metrics_fn_for(exp: Experiment) -> trainer.MetricsFn:
     """`metrics_fn(logits, features)` computing the problem's eval_metrics with T2T's keys."""
     names = [name for name in exp.problem.eval_metrics() if name in METRICS_FNS]
@@ -140,7 +85,7 @@ def metrics_fn_for(exp: Experiment) -> trainer.MetricsFn:
 
 
 def _batches(exp: Experiment, mode: str, options: RunOptions, context: Any) -> Any:
-    from t2t.data.pipeline import make_batches
+    from t2t.problems.pipeline import make_batches
 
     split = None
     if mode == "eval" and options.eval_use_test_set:
@@ -243,15 +188,19 @@ def train_and_evaluate(exp: Experiment, options: RunOptions, evaluate: bool = Tr
         hp.set_hparam("train_steps", options.train_steps)
     else:
         hp.add_hparam("train_steps", options.train_steps)
+    train_batches = _batches(exp, "train", options, context)
+    eval_batches = _FreshBatches(exp, options, context) if evaluate else None
+    # Only a run that starts training writes its run files: one that fails before (missing
+    # data, a bad flag) must not leave an hparams.json a later run would merge.
     if context.is_chief:
         write_run_files(exp, options)
     return trainer.train(
         exp.model,
         lambda params: registry.optimizer(hp.optimizer)(params, hp),
         learning_rate_schedule(hp),
-        _batches(exp, "train", options, context),
+        train_batches,
         _config(exp, options, evaluate),
-        eval_batches=_FreshBatches(exp, options, context) if evaluate else None,
+        eval_batches=eval_batches,
         metrics_fn=metrics_fn_for(exp),
     )
 

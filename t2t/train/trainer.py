@@ -31,7 +31,8 @@ import numpy as np
 import torch
 
 from t2t.errors import DataError, T2TError
-from t2t.train import checkpoints, distributed
+from t2t.runs import checkpoints
+from t2t.train import distributed
 from t2t.train.early_stopping import EarlyStopping
 from t2t.train.logger import TrainingLogger
 from t2t.train.optimizers import (

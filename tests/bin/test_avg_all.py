@@ -6,8 +6,8 @@ import sys
 
 import torch
 
-from t2t.train import checkpoints
-from t2t.train.averaging import sliding_window_averages
+from t2t.runs import checkpoints
+from t2t.runs.averaging import sliding_window_averages
 
 
 def _make_checkpoints(model_dir, steps):

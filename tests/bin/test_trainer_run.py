@@ -145,3 +145,57 @@ def test_warm_start_from_another_run(trained, tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "warm-started from" in out.stderr and "model.ckpt-" in out.stderr
+
+
+def test_a_failed_run_writes_no_run_files(tmp_path):
+    """Regression: a run that stops before training (here: no data) left an hparams.json
+    that a later run in the same output dir merged silently."""
+    out = trainer(*common(tmp_path, f"--hparams={TINY}", "--train_steps=2"))
+    assert out.returncode != 0
+    assert not (tmp_path / "train" / "hparams.json").exists()
+    assert not (tmp_path / "train" / "run.json").exists()
+
+
+def test_resuming_under_another_hparams_set_is_a_one_line_error(trained):
+    tmp_path, _ = trained
+    out = trainer(
+        *common(tmp_path, "--schedule=evaluate", "--eval_steps=1"),
+        "--hparams_set=transformer_small",
+    )
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert "--hparams_set=transformer_small" in last and "transformer_tiny" in last
+    assert "--allow_run_mismatch" in last
+    out = trainer(
+        *common(tmp_path, "--schedule=evaluate", "--eval_steps=1"),
+        "--hparams_set=transformer_small",
+        "--allow_run_mismatch",
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def test_an_averaged_dir_decodes_alone(trained, tmp_path):
+    """Regression: t2t-avg-all's output dir had no run files, so t2t-decoder could not
+    decode it with --output_dir alone."""
+    run_dir = trained[0]
+    avg_dir = tmp_path / "avg"
+    out = subprocess.run(
+        [sys.executable, "-m", "t2t.bin.t2t_avg_all", f"--model_dir={run_dir / 'train'}",
+         f"--output_dir={avg_dir}", "--n=2"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    run = json.loads((avg_dir / "run.json").read_text())
+    assert run["hparams_set"] == "transformer_tiny" and run["averaged_n"] == 2
+    assert (avg_dir / "hparams.json").exists()
+    source = tmp_path / "source.txt"
+    source.write_text("alpha beta\ngamma\n", encoding="utf-8")
+    target = tmp_path / "decoded.txt"
+    out = subprocess.run(
+        [sys.executable, "-m", "t2t.bin.t2t_decoder", f"--t2t_usr_dir={USR_DIR}",
+         f"--output_dir={avg_dir}", f"--decode_from_file={source}", f"--decode_to_file={target}",
+         "--decode_hparams=beam_size=1,extra_length=3"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert len(target.read_text(encoding="utf-8").split("\n")) == 3

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from t2t.layers.modalities import SymbolTop
 from t2t.layers.packed_linear import packing_available
+from t2t.modalities.symbol import SymbolTop
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 

@@ -93,8 +93,9 @@ def test_few_rows_or_no_mkl_switch_nothing(monkeypatch):
 def test_transformer_beam_search_is_unchanged_by_packing(monkeypatch):
     """Batch 4 x beam 4 = 16 rows: packed; the same decode with packing off is identical."""
     import t2t.models.transformer  # noqa: F401  (registers the model)
+    from t2t.decode import protocol
     from t2t.hparams import HParams
-    from t2t.models.api import create_model
+    from t2t.runs.build import create_model
 
     problem = HParams(
         modality={"inputs": "symbol", "targets": "symbol"},
@@ -106,8 +107,8 @@ def test_transformer_beam_search_is_unchanged_by_packing(monkeypatch):
     torch.manual_seed(0)
     model = create_model("transformer", "transformer_tiny", problem_hparams=problem).eval()
     inputs = torch.randint(2, 30, (4, 6))
-    packed = model.infer({"inputs": inputs}, decode_length=5, beam_size=4, alpha=0.6)
+    packed = protocol.infer(model, {"inputs": inputs}, decode_length=5, beam_size=4, alpha=0.6)
     monkeypatch.setattr(packed_linear, "MIN_ROWS", 10**9)
-    plain = model.infer({"inputs": inputs}, decode_length=5, beam_size=4, alpha=0.6)
+    plain = protocol.infer(model, {"inputs": inputs}, decode_length=5, beam_size=4, alpha=0.6)
     assert torch.equal(packed["outputs"], plain["outputs"])
     torch.testing.assert_close(packed["scores"], plain["scores"])

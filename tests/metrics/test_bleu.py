@@ -1,4 +1,4 @@
-"""T2T's BLEU: compute_bleu, bleu_tokenize, bleu_wrapper, stepfiles_iterator.
+"""T2T's BLEU: compute_bleu, bleu_tokenize, bleu_wrapper.
 
 Golden values in tests/golden/metrics/bleu_goldens.json come from the ORIGINAL
 tensor2tensor 1.15.7 bleu_hook (see tests/golden/metrics/make_bleu_goldens.py); the small
@@ -6,7 +6,6 @@ cases below are those of T2T's bleu_hook_test (spec section 7.3).
 """
 
 import json
-import os
 import random
 from pathlib import Path
 
@@ -109,18 +108,3 @@ def test_bleu_wrapper_errors(tmp_path):
     hyp.write_bytes(b"\xff\xfe\n\n")
     with pytest.raises(DataError, match="UTF-8"):
         bleu.bleu_wrapper(str(ref), str(hyp))
-
-
-def test_stepfiles_iterator_oldest_first_and_min_steps(tmp_path):
-    for steps in (300, 20, 1000):
-        (tmp_path / f"translate_ende-{steps}").write_text("x")
-    (tmp_path / "translate_ende-12ab").write_text("x")  # not an integer step: skipped
-    (tmp_path / "notes.txt").write_text("x")
-    found = list(bleu.stepfiles_iterator(str(tmp_path), path_suffix=""))
-    assert [f.steps for f in found] == [20, 300, 1000]
-    assert found[0].filename == os.path.join(str(tmp_path), "translate_ende-20")
-    found = list(bleu.stepfiles_iterator(str(tmp_path), min_steps=300, path_suffix=""))
-    assert [f.steps for f in found] == [300, 1000]
-    (tmp_path / "model.ckpt-5.index").write_text("x")
-    found = list(bleu.stepfiles_iterator(str(tmp_path / "model.ckpt")))
-    assert [(os.path.basename(f.filename), f.steps) for f in found] == [("model.ckpt-5", 5)]

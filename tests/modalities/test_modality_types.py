@@ -55,7 +55,7 @@ def test_every_text_class_real_type_is_registered_under_its_t2t_name():
 
 
 def test_problem_module_reexports_the_one_modality_type():
-    from t2t.layers import modalities as layers_modalities
+    from t2t.compat import modalities as layers_modalities
     from t2t.problems import problem
 
     assert problem.ModalityType is ModalityType

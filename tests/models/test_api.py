@@ -9,7 +9,7 @@ The models are built on the meta device, so no memory is allocated.
 import pytest
 
 from t2t.errors import T2TError, UnknownNameError
-from t2t.models.api import count_trainable_parameters, create_model, create_model_on_meta
+from t2t.runs.build import count_trainable_parameters, create_model, create_model_on_meta
 
 
 @pytest.mark.parametrize(

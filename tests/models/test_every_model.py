@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from t2t import registry
+from t2t.decode import protocol
 
 TINY = dict(hidden_size=16, num_hidden_layers=1)
 
@@ -87,7 +88,7 @@ def test_infer_and_padding_invariance(model_name, problem_hparams, search):
         tiny(MODEL_SETS[model_name][0]), _problem(model_name, problem_hparams)
     ).eval()
     features = _features(model_name)
-    result = model.infer({"inputs": features["inputs"]}, decode_length=3)
+    result = protocol.infer(model, {"inputs": features["inputs"]}, decode_length=3)
     assert result["outputs"].shape[0] == 2
     if model_name.endswith("encoder") and not model_name.startswith("lstm_seq2seq"):
         return  # class_label top mean-pools padding positions too, as T2T does

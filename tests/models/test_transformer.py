@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from t2t import registry
+from t2t.decode import protocol
 from t2t.layers import attention
 from t2t.models import transformer
-from t2t.models.t2t_model import T2TModel
 
 TINY = dict(hidden_size=16, filter_size=32, num_heads=2, num_hidden_layers=1)
 MIN_TRANSFORMER_SETS = 40
@@ -194,7 +194,7 @@ def test_transformer_encoder_classifies(problem_hparams):
     assert logits.shape == (4, 1, 3)
     assert losses["training_den"].item() == 4.0  # class labels weigh every example
     losses["training"].backward()
-    out = model.infer({"inputs": features["inputs"]})
+    out = protocol.infer(model, {"inputs": features["inputs"]})
     assert out["outputs"].shape == (4, 1)
 
 
@@ -215,8 +215,8 @@ def test_fast_greedy_infer_equals_slow_greedy(has_inputs, problem_hparams, searc
     php = problem_hparams() if has_inputs else problem_hparams(inputs=None)
     model = transformer.Transformer(tiny_hparams("transformer_base"), php).eval()
     features = {"inputs": _features()["inputs"]}  # for a language model: a prefix
-    fast = model.infer(features, decode_length=4)
-    slow = T2TModel.infer(model, features, decode_length=4)
+    fast = protocol.infer(model, features, decode_length=4)
+    slow = protocol.slow_infer(model, features, decode_length=4)
     torch.testing.assert_close(fast["outputs"], slow["outputs"])
     if getattr(search, "is_stand_in", False):
         # inputs: input length + decode_length; LM: the 5-token prefix is stripped
@@ -232,8 +232,8 @@ def test_fast_beam_search_equals_slow_beam_search(name, problem_hparams, search)
     features = {"inputs": _features()["inputs"]}
     for top_beams in (1, 2):
         args = dict(decode_length=3, beam_size=3, top_beams=top_beams, alpha=0.6)
-        fast = model.infer(features, **args)
-        slow = T2TModel.infer(model, features, **args)
+        fast = protocol.infer(model, features, **args)
+        slow = protocol.slow_infer(model, features, **args)
         torch.testing.assert_close(fast["outputs"], slow["outputs"])
         torch.testing.assert_close(fast["scores"], slow["scores"], atol=1e-4, rtol=1e-4)
         expected_dims = 2 if top_beams == 1 else 3

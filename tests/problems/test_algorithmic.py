@@ -153,7 +153,7 @@ def test_full_reverse_binary40_dev_matches_original(tmp_path):
     ],
 )
 def test_nlplike_vocab_and_model_size_are_the_originals(name, hparams_set, vocab, parameters):
-    from t2t.models.api import count_trainable_parameters, create_model_on_meta
+    from t2t.runs.build import count_trainable_parameters, create_model_on_meta
 
     problem = registry.problem(name)
     assert problem.get_hparams().vocab_size == {"inputs": vocab, "targets": vocab}

@@ -12,9 +12,8 @@ import os
 import random
 
 from t2t import registry
-from t2t.data import pipeline
 from t2t.hparams import basic_params1
-from t2t.problems import cnn_dailymail
+from t2t.problems import cnn_dailymail, pipeline
 
 SEED = 429459
 

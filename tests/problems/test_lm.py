@@ -16,9 +16,9 @@ import random
 import pytest
 
 from t2t import registry
-from t2t.data import pipeline, text_encoder
+from t2t.data import text_encoder
 from t2t.hparams import basic_params1
-from t2t.problems import lm
+from t2t.problems import lm, pipeline
 
 SEED = 429459
 

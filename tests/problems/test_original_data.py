@@ -22,8 +22,8 @@ import sys
 import pytest
 
 from t2t import registry
-from t2t.data import pipeline
 from t2t.hparams import basic_params1
+from t2t.problems import pipeline
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden", "problems")
 ORIGINAL_DATA = os.path.join(GOLDEN, "original_data")

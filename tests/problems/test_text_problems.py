@@ -6,9 +6,9 @@ import random
 import pytest
 
 from t2t import registry
-from t2t.data import example_codec, pipeline, text_encoder
+from t2t.data import example_codec, text_encoder
 from t2t.hparams import basic_params1
-from t2t.problems import text_problems
+from t2t.problems import pipeline, text_problems
 from t2t.problems.problem import DatasetSplit
 
 

@@ -19,9 +19,9 @@ import random
 import pytest
 
 from t2t import registry
-from t2t.data import pipeline, text_encoder
+from t2t.data import text_encoder
 from t2t.hparams import basic_params1
-from t2t.problems import translate_wmt
+from t2t.problems import pipeline, translate_wmt
 
 SEED = 429459  # t2t-datagen seeds python's RNG with this before generating
 

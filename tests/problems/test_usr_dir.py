@@ -6,8 +6,8 @@ import sys
 
 from t2t import registry
 from t2t.compat.usr_dir import import_usr_dir
-from t2t.data import pipeline
 from t2t.hparams import basic_params1
+from t2t.problems import pipeline
 
 USR_DIR = os.path.join(os.path.dirname(__file__), "fixtures", "problems_usr_dir")
 

@@ -8,7 +8,7 @@ import sys
 import torch
 import torch.multiprocessing as mp
 
-from t2t.train import checkpoints
+from t2t.runs import checkpoints
 
 sys.path.insert(0, os.path.dirname(__file__))
 import toy_training  # noqa: E402

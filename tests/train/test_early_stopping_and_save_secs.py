@@ -5,7 +5,8 @@ import torch
 
 from t2t import registry
 from t2t.errors import T2TError
-from t2t.train import checkpoints, trainer
+from t2t.runs import checkpoints
+from t2t.train import trainer
 from t2t.train.early_stopping import EarlyStopping, has_metric_plateaued
 from t2t.train.learning_rate import learning_rate_schedule
 from tests.train import toy_training

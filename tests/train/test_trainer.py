@@ -11,7 +11,8 @@ import time
 import pytest
 import torch
 
-from t2t.train import checkpoints, trainer
+from t2t.runs import checkpoints
+from t2t.train import trainer
 
 sys.path.insert(0, os.path.dirname(__file__))
 import toy_training  # noqa: E402

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from t2t import registry
-from t2t.data import pipeline
 from t2t.errors import DataError
 from t2t.hparams import basic_params1
+from t2t.problems import pipeline
 
 NAME = "algorithmic_reverse_binary40_test"  # 1000 train (1 shard) / 100 dev, lengths <= 11
 
@@ -162,3 +162,29 @@ def test_min_length_drops_short_examples(data_dir):
     # An example's length is its longest feature: all kept ones have one of >= 6 tokens.
     kept = pipeline.make_batches(NAME, "eval", hparams(min_length=6), data_dir)
     assert all(max(len(t), len(i)) >= 6 for b in kept for t, i in zip(rows(b), rows(b, "inputs")))
+
+
+def test_the_hparams_handed_in_are_not_modified(data_dir):
+    hp = hparams()
+    before = dict(hp.values())
+    next(iter(pipeline.make_batches(NAME, "train", hp, data_dir, seed=3)))
+    assert hp.values() == before  # no data_dir (or anything else) written into them
+
+
+def test_data_pipeline_takes_plain_arguments(tmp_path):
+    """t2t.data.pipeline batches records with a plain examples function, no problem."""
+    from t2t.data import pipeline as data_pipeline
+    from t2t.data import tfrecord
+
+    path = str(tmp_path / "records")
+    tfrecord.write_records(path, [bytes([n]) * n for n in range(1, 7)])
+
+    def examples_fn(record):
+        return [{"targets": np.array(list(record), dtype=np.int64)}]
+
+    scheme = {"boundaries": [], "batch_sizes": [4]}
+    batches = data_pipeline.batches_from_files(
+        [path], examples_fn, scheme, shuffle=False, repeat=False, max_length=5
+    )
+    lengths = [int((row != 0).sum()) for b in batches for row in b["targets"]]
+    assert lengths == [1, 2, 3, 4, 5]  # the 6-long record is dropped (max_length)

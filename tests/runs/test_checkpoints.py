@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import load_file
 
 from t2t.errors import DataError
-from t2t.train import checkpoints
+from t2t.runs import checkpoints
 
 
 class Tied(torch.nn.Module):

@@ -1,8 +1,8 @@
-"""Compatibility names for code that imports modalities from `t2t.layers`.
+"""What a T2T user directory's `from tensor2tensor.layers import modalities` gets.
 
 The modalities live in `t2t.modalities` (one registered module per type); this module
-re-exports what code importing `t2t.layers.modalities` uses, and is what a T2T user
-directory's `from tensor2tensor.layers import modalities` gets (`modalities.ModalityType`).
+gathers the names such code uses (`modalities.ModalityType`, the weights functions, the
+symbol parts) in one place, as the original's `layers/modalities.py` offered them.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ writing), so every written average equals `average_checkpoints(window)` whenever
 sums are exact (always, unless one weight's values in a window span > 2^29 in magnitude).
 Weights only: our checkpoints hold no global_step / train_stats variables to skip; the step
 goes to the safetensors metadata. Like T2T's tf.train.Saver (default max_to_keep=5), only
-the 5 newest averaged checkpoints are kept in output_dir.
+the 5 newest averaged checkpoints are kept in output_dir. The run files (hparams.json,
+run.json) are copied along, so output_dir is a run t2t-decoder can decode on its own.
 """
 
 import collections
@@ -20,8 +21,8 @@ from collections.abc import Iterator
 import torch
 
 from t2t.errors import DataError
-from t2t.metrics.bleu import stepfiles_iterator
-from t2t.train import checkpoints
+from t2t.runs import checkpoints, run_files
+from t2t.runs.step_files import stepfiles_iterator
 
 log = logging.getLogger("t2t.avg_all")
 
@@ -63,6 +64,9 @@ def sliding_window_averages(
         raise DataError(f"--n must be at least 1, got {n}")
     os.makedirs(output_dir, exist_ok=True)
     _copy_flags_txt(model_dir, output_dir)
+    # The averages decode alone (t2t-decoder --output_dir=<output_dir>): the run files too.
+    run_files.copy_run_files(model_dir, output_dir, averaged_from=os.path.abspath(model_dir),
+                             averaged_n=n)  # fmt: skip
     window: collections.deque = collections.deque()
     sums: dict[str, torch.Tensor] = {}
     dtypes: dict[str, torch.dtype] = {}

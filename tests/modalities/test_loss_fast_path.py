@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from t2t.layers import modalities
+from t2t.compat import modalities
 
 
 def reference(logits, labels, label_smoothing):

@@ -1,6 +1,7 @@
 """The files that describe a run in its output dir: `hparams.json` and `run.json`.
 
-t2t-trainer writes both when it starts (rank 0 only, atomically):
+t2t-trainer writes both when training starts (rank 0 only, atomically; not when it fails
+before, e.g. for missing data), and t2t-avg-all copies them beside its averages:
 
 * `hparams.json`: the model hparams the run trains with, resolved (set + saved + overrides),
   as T2T wrote it. A restarted t2t-trainer merges it back before the command line's
@@ -126,6 +127,50 @@ def resolve_run(
     if extra_hparams:
         run["hparams"] = ",".join(p for p in (run.get("hparams", ""), extra_hparams) if p)
     return run
+
+
+def check_resume(output_dir: str, names: dict[str, str]) -> None:
+    """Stops a run that would resume another run's output dir under different names.
+
+    A restarted t2t-trainer merges output_dir's hparams.json; under another model, hparams
+    set or problem that silently mixes two runs' hparams.
+
+    Args:
+        output_dir: the run's directory.
+        names: {"problem": ..., "model": ..., "hparams_set": ...} of the new run.
+
+    Raises:
+        T2TError: output_dir's run.json names a different problem, model or hparams set.
+    """
+    if not os.path.exists(os.path.join(output_dir, RUN_FILE)):
+        return
+    run = read_run(output_dir)
+    for key, value in names.items():
+        if run.get(key) is not None and run[key] != value:
+            raise T2TError(
+                f"--{key}={value} differs from {run[key]!r} in {os.path.join(output_dir, RUN_FILE)}"
+                ": use another --output_dir, or pass --allow_run_mismatch to resume that run "
+                "with its saved hparams anyway"
+            )
+
+
+def copy_run_files(source_dir: str, target_dir: str, **changes: Any) -> bool:
+    """Copies hparams.json and run.json (updated with `changes`) into target_dir.
+
+    Returns:
+        Whether source_dir had run files to copy.
+    """
+    hparams_path = os.path.join(source_dir, HPARAMS_FILE)
+    if not os.path.exists(os.path.join(source_dir, RUN_FILE)) or not os.path.exists(hparams_path):
+        return False
+    with open(hparams_path, encoding="utf-8") as f:
+        hparams = json.load(f)
+    run = read_run(source_dir)
+    run.update(changes)
+    os.makedirs(target_dir, exist_ok=True)
+    _atomic_write_json(os.path.join(target_dir, HPARAMS_FILE), hparams)
+    _atomic_write_json(os.path.join(target_dir, RUN_FILE), run)
+    return True
 
 
 def model_hparams(output_dir: str, hparams_set: str, overrides: str = "", data_dir: str = ""):
