@@ -25,8 +25,9 @@ from t2t import registry
 from t2t.errors import DataError, T2TError
 from t2t.metrics.metrics import METRICS_FNS, eval_metric_key
 from t2t.models.api import count_trainable_parameters
-from t2t.train import checkpoints, distributed, run_files, trainer
+from t2t.train import checkpoints, distributed, output_paths, run_files, run_lock, trainer
 from t2t.train.learning_rate import learning_rate_schedule
+from t2t.value_checks import check_model_hparams
 
 log = logging.getLogger("t2t.trainer")
 
@@ -64,6 +65,7 @@ class RunOptions:
     compile: bool = False
     device: str | None = None
     progress_bar: bool = True
+    start_over_if_unreadable: bool = False
 
 
 def build_experiment(
@@ -89,6 +91,7 @@ def build_experiment(
     from t2t.hparams import create_hparams
 
     hparams = create_hparams(hparams_set, overrides, hparams_path=hparams_path, data_dir=data_dir)
+    check_model_hparams(hparams)
     try:
         problem_hparams = problem.get_hparams(hparams)
     except FileNotFoundError as error:
@@ -184,6 +187,7 @@ def _config(exp: Experiment, options: RunOptions, evaluate: bool) -> trainer.Tra
         compile=options.compile,
         device=options.device,
         progress_bar=options.progress_bar,
+        start_over_if_unreadable=options.start_over_if_unreadable,
     )
 
 
@@ -218,8 +222,16 @@ def train_and_evaluate(exp: Experiment, options: RunOptions, evaluate: bool = Tr
         hp.set_hparam("train_steps", options.train_steps)
     else:
         hp.add_hparam("train_steps", options.train_steps)
-    if context.is_chief:
+    if not context.is_chief:
+        return _train(exp, options, evaluate, context)
+    output_paths.check_output_dir(options.output_dir)
+    with run_lock.hold(options.output_dir):  # before hparams.json / run.json are rewritten
         write_run_files(exp, options)
+        return _train(exp, options, evaluate, context)
+
+
+def _train(exp: Experiment, options: RunOptions, evaluate: bool, context: Any) -> dict:
+    hp = exp.hparams
     return trainer.train(
         exp.model,
         lambda params: registry.optimizer(hp.optimizer)(params, hp),
