@@ -32,6 +32,16 @@ flags.DEFINE_bool("compile", False, "Compile the model with torch.compile.")
 flags.DEFINE_string("device", "", "cpu, cuda or cuda:N (default: CUDA when available).")
 flags.DEFINE_integer("data_workers", 0, "DataLoader worker processes per process (0: inline).")
 flags.DEFINE_bool("progress_bar", True, "Show a progress bar on the console.")
+flags.DEFINE_bool(
+    "start_over_if_unreadable",
+    False,
+    "Train from step 0 in an --output_dir whose checkpoints are all unreadable (overwriting "
+    "them) instead of stopping.",
+)
+cli.define_once(
+    "bool", "verify_checkpoints", True,
+    "Verify the digest of checkpoint weights when loading them (--noverify_checkpoints: skip).",
+)  # fmt: skip
 
 SCHEDULES = (
     "train",
@@ -95,6 +105,12 @@ def _schedule_flags_check() -> None:
         missing.append("--data_dir")
     if missing:
         raise T2TError(f"{', '.join(missing)} must be given (see t2t-trainer --help)")
+    if FLAGS.schedule in ("train", "train_and_evaluate", "continuous_train_and_eval"):
+        from t2t.train.output_paths import check_output_dir
+        from t2t.value_checks import check_train_steps
+
+        check_train_steps(FLAGS.train_steps)
+        check_output_dir(os.path.expanduser(FLAGS.output_dir))
 
 
 def _options():
@@ -116,6 +132,7 @@ def _options():
         compile=FLAGS.compile,
         device=FLAGS.device or None,
         progress_bar=FLAGS.progress_bar,
+        start_over_if_unreadable=FLAGS.start_over_if_unreadable,
     )
 
 
@@ -143,6 +160,9 @@ def main(argv: list[str]) -> int | None:
     if len(argv) > 1:
         raise T2TError(f"unexpected arguments: {' '.join(argv[1:])}")
     import_usr_dir(FLAGS.t2t_usr_dir)
+    from t2t.train import digest
+
+    digest.set_verification(FLAGS.verify_checkpoints)
     if FLAGS.registry_help:
         print(registry.help_string())
         return 0
@@ -151,8 +171,9 @@ def main(argv: list[str]) -> int | None:
     resolve_names(FLAGS.problem, FLAGS.model, FLAGS.hparams_set)
     if FLAGS.hparams_set:  # a bad override fails now, before any data is read
         from t2t.hparams import create_hparams
+        from t2t.value_checks import check_model_hparams
 
-        create_hparams(FLAGS.hparams_set, FLAGS.hparams)
+        check_model_hparams(create_hparams(FLAGS.hparams_set, FLAGS.hparams))
     _schedule_flags_check()
     from t2t.train import distributed
 
