@@ -19,7 +19,6 @@ import os
 import random
 import shutil
 import stat
-import tarfile
 import tempfile
 import urllib.parse
 import urllib.request
@@ -349,14 +348,11 @@ def gunzip_file(gz_path: str, new_path: str) -> None:
 
 
 def extract_tar(archive_path: str, directory: str) -> None:
-    """Extracts a (possibly compressed) tar archive into `directory`, refusing unsafe paths."""
-    with tarfile.open(archive_path, "r:*") as tar:
-        root = os.path.realpath(directory)
-        for member in tar.getmembers():
-            target = os.path.realpath(os.path.join(directory, member.name))
-            if not (target == root or target.startswith(root + os.sep)):
-                raise DataError(f"{archive_path}: member {member.name!r} escapes {directory}")
-        tar.extractall(directory)
+    """Extracts a (possibly compressed) tar archive into `directory`, refusing unsafe members
+    (absolute paths, `..`, links pointing outside; see t2t.problems.safe_extract)."""
+    from t2t.problems.safe_extract import extract_tar as safe_extract_tar
+
+    safe_extract_tar(archive_path, directory)
 
 
 def make_tmp_dir(suffix: str = "", prefix: str = "tmp", dir: str | None = None) -> str:  # noqa: A002
