@@ -288,6 +288,9 @@ def maybe_download(directory: str, filename: str, uri: str) -> str:
     filepath = os.path.join(directory, filename)
     if os.path.exists(filepath):
         logger.info("Not downloading, file already found: %s", filepath)
+        from t2t.problems.download_record import check_recorded_sha256
+
+        check_recorded_sha256(filepath)
         return filepath
     tmp_path = filepath + INCOMPLETE_SUFFIX
     scheme = urllib.parse.urlparse(uri).scheme
@@ -299,11 +302,19 @@ def maybe_download(directory: str, filename: str, uri: str) -> str:
             shutil.copyfile(uri, tmp_path)
         else:
             raise DataError(f"Unrecognized URI (or missing local file): {uri}")
+        os.replace(tmp_path, filepath)
     except OSError as error:
-        if os.path.exists(tmp_path):
+        reason = getattr(error, "reason", None) or error.strerror or error
+        raise DataError(
+            f"download of {uri} failed ({reason}); if this machine is offline, fetch it "
+            f"elsewhere and place it at {filepath}"
+        ) from None
+    finally:
+        if os.path.exists(tmp_path):  # also after Ctrl-C: no partial file is left
             os.remove(tmp_path)
-        raise DataError(f"download of {uri} to {filepath} failed: {error}") from error
-    os.replace(tmp_path, filepath)
+    from t2t.problems.download_record import record_sha256
+
+    record_sha256(filepath)
     return filepath
 
 
