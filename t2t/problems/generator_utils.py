@@ -177,10 +177,15 @@ def generate_files(
         cycle_every_n: cases written to one shard before moving to the next.
     """
     if _all_outputs_exist(output_filenames):
+        from t2t.problems.shard_check import check_existing_shards
+
+        check_existing_shards([_final_name(f) for f in output_filenames])
         logger.info("Skipping generation: %s exists", outputs_exist(output_filenames))
         return
     for filename in output_filenames:
         os.makedirs(os.path.dirname(filename) or ".", exist_ok=True)
+    from t2t.train.output_paths import writing
+
     writers = [tfrecord.TFRecordWriter(f) for f in output_filenames]
     name = os.path.basename(output_filenames[0]).rsplit("-", 3)[0]
     try:
@@ -192,16 +197,18 @@ def generate_files(
                 counter += 1
                 if max_cases and counter > max_cases:
                     break  # after drawing one case too many, as T2T (same RNG use)
-                writers[shard].write(serialize_case(case))
+                with writing(output_filenames[shard]):  # disk full: one line, path + reason
+                    writers[shard].write(serialize_case(case))
                 if counter % cycle_every_n == 0:
                     shard = (shard + 1) % len(writers)
                 bar.update(1)
+        for filename, writer in zip(output_filenames, writers):
+            with writing(filename):
+                writer.close()
     except BaseException:
         for writer in writers:
             writer.abort()
         raise
-    for writer in writers:
-        writer.close()
 
 
 def _shuffle_single(filename: str, extra_fn: Callable[[list[bytes]], list[bytes]] | None) -> None:
