@@ -31,7 +31,7 @@ import torch
 
 from t2t.errors import DataError, T2TError
 from t2t.train import checkpoints, distributed, run_lock
-from t2t.train.logger import TrainingLogger
+from t2t.train.logger import TrainingLogger, evaluated_steps
 from t2t.train.optimizers import add_gradient_noise, add_weight_decay_gradient, decayed_parameters
 
 log = logging.getLogger("t2t.trainer")
@@ -383,6 +383,14 @@ def _is_due(step: int, every: int | None, last: int) -> bool:
     return step == last or bool(every and step % every == 0)
 
 
+def _eval_missing(run: _Run, eval_every: int | None) -> bool:
+    """Whether the resumed step was due an evaluation that log.jsonl does not have."""
+    if run.step == 0 or not _is_due(run.step, eval_every, run.config.train_steps):
+        return False
+    missing = run.context.is_chief and run.step not in evaluated_steps(run.config.output_dir)
+    return bool(distributed.broadcast_object(missing, run.context))
+
+
 def train(
     model: torch.nn.Module,
     optimizer_fn: Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer],
@@ -462,6 +470,15 @@ def _train(
         else (config.eval_every_steps)
     )
     try:
+        if eval_batches is not None and _eval_missing(run, eval_every):
+            # A kill during the evaluation after the checkpoint: redo it, so log.jsonl has
+            # every evaluation (it uses no RNG, so the training that follows is unchanged).
+            log.info("redoing the evaluation at step %d, cut short before", run.step)
+            result["eval"] = evaluate(
+                model, eval_batches, metrics_fn, config.eval_steps, context.device,
+                config.autocast_dtype, context,
+            )  # fmt: skip
+            logger.evaluation(run.step, "eval", result["eval"])
         model.train()
         while run.step < config.train_steps:
             features = to_device(next(stream), context.device)
