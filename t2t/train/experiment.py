@@ -25,7 +25,15 @@ from t2t import registry
 from t2t.errors import DataError, T2TError
 from t2t.metrics.metrics import METRICS_FNS, eval_metric_key
 from t2t.models.api import count_trainable_parameters
-from t2t.train import checkpoints, distributed, output_paths, run_files, run_lock, trainer
+from t2t.train import (
+    checkpoints,
+    distributed,
+    output_paths,
+    run_files,
+    run_lock,
+    trainer,
+    vocab_check,
+)
 from t2t.train.learning_rate import learning_rate_schedule
 from t2t.value_checks import check_model_hparams
 
@@ -100,6 +108,10 @@ def build_experiment(
             f"first (t2t-datagen --problem={problem_name} --data_dir={data_dir}, "
             "or t2t-trainer --generate_data)"
         ) from None
+    recorded = None
+    if output_dir and os.path.exists(os.path.join(output_dir, run_files.RUN_FILE)):
+        recorded = run_files.read_run(output_dir).get("vocab_sizes")
+    vocab_check.check_vocabularies(problem, problem_hparams, data_dir, recorded)
     model = model_cls(hparams, problem_hparams)
     return Experiment(
         problem_name=problem_name,
@@ -205,6 +217,7 @@ def write_run_files(exp: Experiment, options: RunOptions) -> None:
             "seed": options.seed,
             "train_steps": options.train_steps,
             "num_parameters": exp.num_parameters,
+            "vocab_sizes": vocab_check.vocab_sizes(exp.problem.get_hparams(exp.hparams)),
         },
     )
 
