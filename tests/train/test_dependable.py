@@ -439,3 +439,90 @@ def test_errors_are_t2t_errors():
     assert issubclass(OutputError, T2TError) and issubclass(OutputError, OSError)
     assert issubclass(run_lock.RunLockedError, T2TError)
     assert pickle.loads(pickle.dumps(DataError("x"))).args == ("x",)
+
+
+# ---- 8. the evaluation cut short by a kill -------------------------------------------------
+
+
+def _train_with_eval(output_dir, steps):
+    import toy_training
+
+    from t2t import registry
+    from t2t.train import trainer
+    from t2t.train.learning_rate import learning_rate_schedule
+
+    hparams = toy_training.toy_hparams()
+    torch.manual_seed(1)
+    config = trainer.TrainConfig(
+        output_dir=str(output_dir),
+        train_steps=steps,
+        save_checkpoints_steps=2,
+        log_every_steps=2,
+        eval_steps=2,
+        progress_bar=False,
+        device="cpu",
+        seed=1,
+    )
+    return trainer.train(
+        toy_training.ToyModel(),
+        lambda p: registry.optimizer("adam")(p, hparams),
+        learning_rate_schedule(hparams),
+        toy_training.ToyBatches(),
+        config,
+        eval_batches=[toy_training.ToyBatches(seed=9).batch(i) for i in range(2)],
+    )
+
+
+def test_evaluation_cut_short_by_a_kill_is_redone_on_resume(tmp_path):
+    _train_with_eval(tmp_path / "reference", 4)
+    _train_with_eval(tmp_path / "run", 2)
+    log_path = tmp_path / "run" / "log.jsonl"
+    lines = log_path.read_text().splitlines()
+    # As if killed during the evaluation after checkpoint 2: no eval line, a cut train line.
+    kept = [line for line in lines if '"split"' not in line]
+    log_path.write_text("\n".join(kept) + '\n{"step": 3, "lo')
+    _train_with_eval(tmp_path / "run", 4)
+    records = []
+    for line in log_path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            assert line == '{"step": 3, "lo'  # the cut line stays alone on its line
+    assert [r["step"] for r in records if r.get("split") == "eval"] == [2, 4]
+    final, expected = _final_weights(tmp_path / "run"), _final_weights(tmp_path / "reference")
+    for name in expected:
+        assert torch.equal(final[name], expected[name]), name
+
+
+# ---- 8. an empty or truncated vocabulary ---------------------------------------------------
+
+
+def _vocab_hparams(path):
+    from t2t.data import text_encoder
+    from t2t.hparams import HParams
+
+    return HParams(vocabulary={"targets": text_encoder.TokenTextEncoder(str(path))})
+
+
+class _Problem:
+    vocab_filename = "vocab.tokens"
+
+
+def test_empty_token_vocabulary_is_a_vocabulary_error(tmp_path):
+    from t2t.train.vocab_check import check_vocabularies
+
+    (tmp_path / "vocab.tokens").write_text("")
+    with pytest.raises(DataError, match="vocab.tokens is empty"):
+        check_vocabularies(_Problem(), _vocab_hparams(tmp_path / "vocab.tokens"), str(tmp_path))
+
+
+def test_truncated_token_vocabulary_is_a_vocabulary_error(tmp_path):
+    from t2t.train.vocab_check import check_vocabularies, vocab_sizes
+
+    path = tmp_path / "vocab.tokens"
+    path.write_text("\n".join(f"w{i}" for i in range(50)) + "\n")
+    full = vocab_sizes(_vocab_hparams(path))
+    path.write_text("\n".join(f"w{i}" for i in range(20)))  # cut short
+    with pytest.raises(DataError, match="truncated or not the run's vocabulary"):
+        check_vocabularies(_Problem(), _vocab_hparams(path), str(tmp_path), recorded=full)
+    check_vocabularies(_Problem(), _vocab_hparams(path), str(tmp_path), recorded=None)
