@@ -5,8 +5,10 @@
 Trains the toy model of tests/train/toy_training.py (one checkpoint per step) in a
 subprocess, `kill -9`s it after a random time, then flips a random byte of a random
 checkpoint file (weights or trainer state). Before the next start it works out, on its own,
-which checkpoints are still intact: a flip that changes nothing the loaders read (padding in
-the zip, a metadata string) leaves a checkpoint intact; any other flip damages it. It checks
+which checkpoints are still intact: any flip in a weights file damages it (data, header and
+metadata are all covered by the digest); a flip in the trainer state's zip that changes
+nothing torch.load reads and that zip tools accept (alignment padding, a timestamp) leaves
+it intact. It checks
 that `latest_checkpoint` picks the newest intact one, restarts the job (which must resume
 from it), and after the last round lets the job finish and compares its final weights,
 bit for bit, with those of an uninterrupted run. It also checks that no `*.tmp-<pid>` file
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 
 import torch
 from safetensors.torch import load_file
@@ -90,6 +93,14 @@ def _flip_random_byte(rng: random.Random, output_dir: str) -> tuple[str, bool] |
         f.write(bytes([byte ^ (1 << rng.randrange(8))]))
     after = _content(path)
     intact = before is not None and after is not None and _same(before, after)
+    if path.endswith(checkpoints.WEIGHTS_SUFFIX):
+        intact = False  # every byte of a weights file is data, header or covered metadata
+    else:  # the state is a zip: also intact for zip tools (CRCs, names consistent)?
+        try:
+            with zipfile.ZipFile(path) as archive:
+                intact = intact and archive.testzip() is None
+        except Exception:
+            intact = False
     return path, intact
 
 

@@ -271,7 +271,7 @@ def _model_tensors(
 
 def _save_tensors(tensors: dict[str, torch.Tensor], path: str, metadata: dict[str, str]) -> None:
     """Writes tensors atomically with their digest in the metadata."""
-    metadata = dict(metadata, **{digest.DIGEST_KEY: digest.tensors_digest(tensors)})
+    metadata = dict(metadata, **{digest.DIGEST_KEY: digest.tensors_digest(tensors, metadata)})
     _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 

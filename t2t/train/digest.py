@@ -2,8 +2,8 @@
 
 safetensors files carry no checksum: a flipped bit in a weight is read back as a valid,
 wrong number. Every checkpoint t2t writes stores, in its safetensors metadata under
-`t2t_sha256`, the SHA-256 of its tensors: for each tensor in name order, its name, dtype,
-shape and raw bytes. `verify_safetensors` recomputes it from the file's header and data and
+`t2t_sha256`, the SHA-256 of its other metadata entries and of its tensors: for each tensor
+in name order, its name, dtype, shape and raw bytes. `verify_safetensors` recomputes it from the file's header and data and
 raises `DataError` on a mismatch, and also checks what safetensors itself does not explain
 well (offsets that do not tile the data, unknown dtypes, sizes that do not fit the shape).
 Files without the key (written by older versions, or by other tools) are checked for
@@ -76,9 +76,18 @@ def _entry(hasher: Any, name: str, dtype: str, shape: list[int]) -> None:
     hasher.update(json.dumps([name, dtype, list(shape)]).encode())
 
 
-def tensors_digest(tensors: Mapping[str, torch.Tensor]) -> str:
-    """The digest of {name: tensor} as `verify_safetensors` recomputes it from the file."""
+def _metadata_entry(hasher: Any, metadata: Mapping[str, str] | None) -> None:
+    others = {k: v for k, v in (metadata or {}).items() if k != DIGEST_KEY}
+    hasher.update(json.dumps(others, sort_keys=True).encode())
+
+
+def tensors_digest(
+    tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None
+) -> str:
+    """The digest of {name: tensor} and the file's other metadata, as `verify_safetensors`
+    recomputes it from the file."""
     hasher = hashlib.sha256()
+    _metadata_entry(hasher, metadata)
     for name in sorted(tensors):
         tensor = tensors[name].detach().cpu().contiguous()
         if tensor.dtype not in _NAMES:
@@ -169,6 +178,7 @@ def verify_safetensors(path: str, check_digest: bool | None = None) -> None:
     if key in _verified:
         return
     hasher = hashlib.sha256()
+    _metadata_entry(hasher, metadata)
     with open(path, "rb") as f:
         for name, dtype, shape, begin, end in sorted(entries):
             _entry(hasher, name, dtype, shape)

@@ -95,7 +95,12 @@ def test_digest_stored_in_metadata_and_matches_tensors(tmp_path):
     run_training(str(tmp_path), 1)
     _, header = digest.read_header(_weights(tmp_path, 1))
     tensors = checkpoints.read_weights(_weights(tmp_path, 1))
-    assert header["__metadata__"][digest.DIGEST_KEY] == digest.tensors_digest(tensors)
+    metadata = header["__metadata__"]
+    assert metadata[digest.DIGEST_KEY] == digest.tensors_digest(tensors, metadata)
+    # The metadata is covered too: a changed step is a mismatch.
+    _header_edit(_weights(tmp_path, 1), b'"step":"1"', b'"step":"7"')
+    with pytest.raises(DataError, match="digest"):
+        checkpoints.read_weights(_weights(tmp_path, 1))
 
 
 def test_averager_leaves_out_a_corrupt_checkpoint(tmp_path, caplog):
