@@ -3,9 +3,10 @@
 safetensors files carry no checksum: a flipped bit in a weight is read back as a valid,
 wrong number. Every checkpoint t2t writes stores, in its safetensors metadata under
 `t2t_sha256`, the SHA-256 of its other metadata entries and of its tensors: for each tensor
-in name order, its name, dtype, shape and raw bytes. `verify_safetensors` recomputes it from the file's header and data and
-raises `DataError` on a mismatch, and also checks what safetensors itself does not explain
-well (offsets that do not tile the data, unknown dtypes, sizes that do not fit the shape).
+in name order, its name, dtype, shape and raw bytes. `verify_safetensors` recomputes it
+from the file's header and data and raises `DataError` on a mismatch, and also checks what
+safetensors itself does not explain well (offsets that do not tile the data, unknown
+dtypes, sizes that do not fit the shape).
 Files without the key (written by older versions, or by other tools) are checked for
 structure only.
 
