@@ -192,15 +192,18 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
             inputs.append(in_encoder.decode(decoding.cut_at_eos(example["inputs"])))
         else:
             inputs.append("")
+    base = FLAGS.decode_to_file or os.path.join(output_dir, "decode")
+    decodes = decoding.default_output_filename(
+        base, run["model"], run["hparams_set"], run["problem"], hp.beam_size, hp.alpha
+    )
+    from t2t.train.output_paths import check_output_file
+
+    check_output_file(decodes)  # before the decoding, not after it
     outputs = _decode_lines(loaded, inputs, hp)
     best = [line.split("\t")[0] for line in outputs]
     rows = (outputs, inputs, targets)
     if hp.return_beams:  # T2T writes each beam on its own row, beside its input and target
         rows = _rows_per_beam(outputs, inputs, targets, hp.write_beam_scores)
-    base = FLAGS.decode_to_file or os.path.join(output_dir, "decode")
-    decodes = decoding.default_output_filename(
-        base, run["model"], run["hparams_set"], run["problem"], hp.beam_size, hp.alpha
-    )
     stem = decodes.rsplit(".", 1)[0]  # T2T replaces the last dot-part of the name
     decoding.write_records(decodes, rows[0], hp.delimiter)
     decoding.write_records(stem + ".targets", rows[2], hp.delimiter)
