@@ -95,7 +95,7 @@ def tensors_digest(
             raise DataError(f"cannot checkpoint tensor {name} of dtype {tensor.dtype}")
         _entry(hasher, name, _NAMES[tensor.dtype], list(tensor.shape))
         if tensor.numel():
-            hasher.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+            hasher.update(tensor.reshape(-1).view(torch.uint8).numpy())  # no copy
     return hasher.hexdigest()
 
 
