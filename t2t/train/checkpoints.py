@@ -9,8 +9,10 @@ Layout (a checkpoint is named by its prefix `<output_dir>/model.ckpt-<step>`, as
   `model_checkpoint_path: "model.ckpt-1000"` then one `all_model_checkpoint_paths: "..."`
   line per kept checkpoint, oldest first.
 Every file is written under a temporary name and renamed, and the index last, so a crash
-never leaves a "latest" that points at a half-written checkpoint. A corrupt latest
-checkpoint (e.g. a disk that lost data) is detected and the previous one is used.
+never leaves a "latest" that points at a half-written checkpoint. The weights carry a
+SHA-256 of their tensors (t2t.train.digest), so a flipped bit is found like a cut file: an
+unreadable checkpoint is skipped with a one-line warning and the previous one is used, and an
+unreadable index falls back to scanning the directory.
 """
 
 import json
