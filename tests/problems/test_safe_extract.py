@@ -36,16 +36,18 @@ def _tar(path, members):
 @pytest.mark.parametrize(
     "members",
     [
-        [("/tmp/t2t-evil-absolute.txt", "file", "x")],
+        [("/tmp/t2t-evil-absolute-{uid}.txt", "file", "x")],
         [("../evil.txt", "file", "x")],
         [("ok/../../evil.txt", "file", "x")],
-        [("link", "symlink", "/"), ("link/tmp/t2t-evil-link.txt", "file", "x")],
+        [("link", "symlink", "/"), ("link/tmp/t2t-evil-link-{uid}.txt", "file", "x")],
         [("link", "symlink", "../.."), ("link/evil.txt", "file", "x")],
         [("up", "symlink", "../outside")],
         [("hard", "hardlink", "/etc/passwd")],
     ],
 )
 def test_crafted_tar_is_refused_and_nothing_written_outside(tmp_path, members):
+    uid = f"{os.getpid()}-{tmp_path.name}"
+    members = [(name.format(uid=uid), kind, payload) for name, kind, payload in members]
     target = tmp_path / "a" / "b"
     target.mkdir(parents=True)
     archive = _tar(tmp_path / "evil.tgz", members)
@@ -54,8 +56,8 @@ def test_crafted_tar_is_refused_and_nothing_written_outside(tmp_path, members):
         gu.extract_tar(archive, str(target))
     assert set(os.listdir(tmp_path)) == before
     assert not (tmp_path / "a" / "evil.txt").exists() and not (tmp_path / "evil.txt").exists()
-    assert not os.path.exists("/tmp/t2t-evil-absolute.txt")
-    assert not os.path.exists("/tmp/t2t-evil-link.txt")
+    assert not os.path.exists(f"/tmp/t2t-evil-absolute-{uid}.txt")
+    assert not os.path.exists(f"/tmp/t2t-evil-link-{uid}.txt")
     assert os.listdir(target) == []  # checked before anything is extracted
 
 
