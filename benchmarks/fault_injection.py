@@ -38,6 +38,11 @@ sys.path.insert(0, ROOT)
 from t2t.train import checkpoints  # noqa: E402
 
 
+def _newest_step(output_dir: str) -> int:
+    found = checkpoints.list_checkpoints(output_dir) if os.path.isdir(output_dir) else []
+    return checkpoints.checkpoint_step(found[-1]) if found else -1
+
+
 def _start(output_dir: str, steps: int, sleep: float) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=ROOT)
     args = [sys.executable, TOY, "--output_dir", output_dir, "--train_steps", str(steps)]
@@ -143,12 +148,12 @@ def main() -> int:
     failures, kills, flips, detected, harmless = [], 0, 0, 0, 0
     damaged: dict[str, tuple[int, int]] = {}  # path -> (inode, mtime) when damaged
     for round_ in range(args.rounds):
-        before = len(checkpoints.list_checkpoints(faulty)) if os.path.isdir(faulty) else 0
+        before = _newest_step(faulty)
         proc = _start(faulty, args.steps, args.sleep)
         # Wait for the job to be training (its imports take seconds), then a random time.
         deadline = time.time() + 120
         while proc.poll() is None and time.time() < deadline:
-            if os.path.isdir(faulty) and len(checkpoints.list_checkpoints(faulty)) > before:
+            if _newest_step(faulty) > before:  # (not a count: old checkpoints are deleted)
                 break
             time.sleep(0.02)
         time.sleep(rng.uniform(0.0, 1.5))
