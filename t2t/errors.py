@@ -30,3 +30,7 @@ class DataError(T2TError, ValueError):
 
 class MissingExtraError(T2TError, ImportError):
     """A feature needs an optional dependency ("extra") that is not installed."""
+
+
+class OutputError(T2TError, OSError):
+    """An output file or directory cannot be written (disk full, read-only, not a directory)."""

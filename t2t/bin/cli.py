@@ -9,6 +9,18 @@ from absl import app
 
 from t2t.errors import T2TError
 
+MAX_ERROR_CHARS = 600
+
+
+def readable(message: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """One line of at most about `limit` characters: an error that quotes a long user input
+    (a pasted file, a huge --hparams value) keeps its start and its advice at the end."""
+    message = " ".join(message.split())
+    if len(message) <= limit:
+        return message
+    head, tail = message[: limit * 2 // 3], message[-(limit // 3) :]
+    return f"{head} [... {len(message) - len(head) - len(tail)} characters cut ...] {tail}"
+
 
 def run(main: Callable[[list[str]], int | None]) -> None:
     """Runs an absl `main(argv)`; a `T2TError` becomes a one-line message and exit code 2.
@@ -28,7 +40,7 @@ def run(main: Callable[[list[str]], int | None]) -> None:
             return main(argv)
         except T2TError as error:
             prog = sys.argv[0].rsplit("/", 1)[-1] if sys.argv else "t2t"
-            print(f"{prog}: error: {error}", file=sys.stderr)
+            print(f"{prog}: error: {readable(str(error))}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)

@@ -18,6 +18,10 @@ cli.define_once("string", "output_dir", "avg/", "Directory to output the average
 cli.define_once("integer", "n", 8, "How many checkpoints should be averaged?")
 cli.define_once("integer", "min_steps", 0, "Ignore checkpoints with less steps.")
 cli.define_once("integer", "wait_minutes", 0, "Wait upto N minutes for a new checkpoint.")
+cli.define_once(
+    "bool", "verify_checkpoints", True,
+    "Verify the digest of checkpoint weights when loading them (--noverify_checkpoints: skip).",
+)  # fmt: skip
 
 
 def main(argv: list[str]) -> int | None:
@@ -26,8 +30,10 @@ def main(argv: list[str]) -> int | None:
     import os
 
     from t2t.errors import T2TError
+    from t2t.runs import digest
     from t2t.runs.averaging import sliding_window_averages
 
+    digest.set_verification(FLAGS.verify_checkpoints)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if not FLAGS.model_dir:
         raise T2TError("--model_dir is required: the training directory with the checkpoints")

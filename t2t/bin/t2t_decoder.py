@@ -40,6 +40,10 @@ cli.define_once(
     "With --decode_from_file and --checkpoint_path: give the decodes the checkpoint's mtime.",
 )  # fmt: skip
 cli.define_once(
+    "bool", "verify_checkpoints", True,
+    "Verify the digest of checkpoint weights when loading them (--noverify_checkpoints: skip).",
+)  # fmt: skip
+cli.define_once(
     "string", "score_file", "",
     "Score the lines 'input<TAB>target' (or 'target') of this file into --decode_to_file.",
 )  # fmt: skip
@@ -93,10 +97,13 @@ def decode_from_file(loaded, hp, run: dict) -> None:
         lines = decoding.read_inputs(path, hp.delimiter)
     else:  # prefixes to continue, T2T's way (not stripped, repeated num_decodes times)
         lines = decoding.read_prefixes(path, hp.delimiter, hp.num_decodes)
-    outputs = _decode_lines(loaded, lines, hp)
     target = FLAGS.decode_to_file or decoding.default_output_filename(
         path, run["model"], run["hparams_set"], run["problem"], hp.beam_size, hp.alpha
     )
+    from t2t.data.output_paths import check_output_file
+
+    check_output_file(target)  # before the decoding, not after it
+    outputs = _decode_lines(loaded, lines, hp)
     decoding.write_records(target, outputs, hp.delimiter)
     print(f"Decoded {len(lines)} lines into {target}", file=sys.stderr)
     if FLAGS.keep_timestamp and FLAGS.checkpoint_path:
@@ -203,15 +210,18 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
             inputs.append(in_encoder.decode(decoding.cut_at_eos(example["inputs"])))
         else:
             inputs.append("")
+    base = FLAGS.decode_to_file or os.path.join(output_dir, "decode")
+    decodes = decoding.default_output_filename(
+        base, run["model"], run["hparams_set"], run["problem"], hp.beam_size, hp.alpha
+    )
+    from t2t.data.output_paths import check_output_file
+
+    check_output_file(decodes)  # before the decoding, not after it
     outputs = _decode_lines(loaded, inputs, hp)
     best = [line.split("\t")[0] for line in outputs]
     rows = (outputs, inputs, targets)
     if hp.return_beams:  # T2T writes each beam on its own row, beside its input and target
         rows = _rows_per_beam(outputs, inputs, targets, hp.write_beam_scores)
-    base = FLAGS.decode_to_file or os.path.join(output_dir, "decode")
-    decodes = decoding.default_output_filename(
-        base, run["model"], run["hparams_set"], run["problem"], hp.beam_size, hp.alpha
-    )
     stem = decodes.rsplit(".", 1)[0]  # T2T replaces the last dot-part of the name
     decoding.write_records(decodes, rows[0], hp.delimiter)
     decoding.write_records(stem + ".targets", rows[2], hp.delimiter)
@@ -237,7 +247,15 @@ def main(argv: list[str]) -> int | None:
         raise T2TError("--output_dir (the training run's directory) must be given")
     output_dir = os.path.expanduser(FLAGS.output_dir)
     hp = decoding.decode_hparams(FLAGS.decode_hparams)
+    from t2t.data import output_paths
+    from t2t.runs import digest
     from t2t.train.trainer import seed_everything
+    from t2t.value_checks import check_decode_hparams
+
+    check_decode_hparams(hp)
+    digest.set_verification(FLAGS.verify_checkpoints)
+    if FLAGS.decode_to_file:  # before the model is loaded and the work is done
+        output_paths.check_output_file(os.path.expanduser(FLAGS.decode_to_file))
 
     keep_freed_memory()  # reuse freed decoding buffers: no page faults per step
     seed_everything(FLAGS.random_seed)

@@ -43,6 +43,16 @@ flags.DEFINE_bool(
     "Resume an --output_dir whose run.json names another --problem, --model or "
     "--hparams_set (its saved hparams.json is merged); by default that is an error.",
 )
+flags.DEFINE_bool(
+    "start_over_if_unreadable",
+    False,
+    "Train from step 0 in an --output_dir whose checkpoints are all unreadable (overwriting "
+    "them) instead of stopping.",
+)
+cli.define_once(
+    "bool", "verify_checkpoints", True,
+    "Verify the digest of checkpoint weights when loading them (--noverify_checkpoints: skip).",
+)  # fmt: skip
 
 SCHEDULES = (
     "train",
@@ -106,6 +116,12 @@ def _schedule_flags_check() -> None:
         missing.append("--data_dir")
     if missing:
         raise T2TError(f"{', '.join(missing)} must be given (see t2t-trainer --help)")
+    if FLAGS.schedule in ("train", "train_and_evaluate", "continuous_train_and_eval"):
+        from t2t.data.output_paths import check_output_dir
+        from t2t.value_checks import check_train_steps
+
+        check_train_steps(FLAGS.train_steps)
+        check_output_dir(os.path.expanduser(FLAGS.output_dir))
 
 
 def _options():
@@ -133,6 +149,7 @@ def _options():
         compile=FLAGS.compile,
         device=FLAGS.device or None,
         progress_bar=FLAGS.progress_bar,
+        start_over_if_unreadable=FLAGS.start_over_if_unreadable,
     )
 
 
@@ -161,14 +178,18 @@ def main(argv: list[str]) -> int | None:
         raise T2TError(f"unexpected arguments: {' '.join(argv[1:])}")
     import_usr_dir(FLAGS.t2t_usr_dir)
     t2t_flags.check_compat_flags()
+    from t2t.runs import digest
+
+    digest.set_verification(FLAGS.verify_checkpoints)
     if FLAGS.registry_help:
         print(registry.help_string())
         return 0
     resolve_names(FLAGS.problem, FLAGS.model, FLAGS.hparams_set)
     if FLAGS.hparams_set:  # a bad override fails now, before any data is read
         from t2t.hparams import create_hparams
+        from t2t.value_checks import check_model_hparams
 
-        create_hparams(FLAGS.hparams_set, FLAGS.hparams)
+        check_model_hparams(create_hparams(FLAGS.hparams_set, FLAGS.hparams))
     _schedule_flags_check()
     from t2t.train import distributed
 

@@ -286,7 +286,9 @@ class TFRecordWriter:
 
     def abort(self) -> None:
         """Closes and deletes the partial file; the final name is never created."""
-        if self._closed:
+        if self._closed:  # also after a close() that failed (disk full on the last flush)
+            if self._tmp_path != self.path and os.path.exists(self._tmp_path):
+                os.remove(self._tmp_path)
             return
         self._closed = True
         try:

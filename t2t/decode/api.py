@@ -209,6 +209,7 @@ def load(
     data_dir: str | None = None,
     device: str | None = None,
     hparams: str = "",
+    verify: bool = True,
 ) -> LoadedModel:
     """Loads a t2t-trainer run for decoding.
 
@@ -218,6 +219,7 @@ def load(
         data_dir: where the vocabulary is (default: the run's data_dir).
         device: "cpu", "cuda", ... (default: CUDA when available).
         hparams: extra hparams overrides.
+        verify: verify the checkpoint's digest (False: skip it, for speed).
 
     Raises:
         T2TError: not a run directory, no checkpoint, or the vocabulary is missing.
@@ -229,7 +231,10 @@ def load(
     run["hparams"] = ",".join(part for part in (run.get("hparams", ""), hparams) if part)
     if data_dir:
         run["data_dir"] = data_dir
-    return load_run(output_dir, run, checkpoint, device)
+    from t2t.runs import digest
+
+    with digest.verifying(verify):
+        return load_run(output_dir, run, checkpoint, device)
 
 
 def load_run(

@@ -117,11 +117,18 @@ def read_prefixes(path: str, delimiter: str = "\n", repeat: int = 1) -> list[str
 def write_records(path: str, records: Sequence[str], delimiter: str = "\n") -> None:
     """Writes records, each followed by `delimiter`, under a temporary name then renamed:
     an interrupted run never leaves a decodes file that looks complete."""
+    from t2t.data.output_paths import check_output_file, writing
+
+    check_output_file(path)
     tmp = f"{path}.incomplete"
-    with open(tmp, "w", encoding="utf-8") as f:
-        for record in records:
-            f.write(record + delimiter)
-    os.replace(tmp, path)
+    try:
+        with writing(path), open(tmp, "w", encoding="utf-8") as f:
+            for record in records:
+                f.write(record + delimiter)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def length_sorted_order(lines: Sequence[str]) -> list[int]:

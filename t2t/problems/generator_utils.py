@@ -19,7 +19,6 @@ import os
 import random
 import shutil
 import stat
-import tarfile
 import tempfile
 import urllib.parse
 import urllib.request
@@ -178,10 +177,15 @@ def generate_files(
         cycle_every_n: cases written to one shard before moving to the next.
     """
     if _all_outputs_exist(output_filenames):
+        from t2t.problems.shard_check import check_existing_shards
+
+        check_existing_shards([_final_name(f) for f in output_filenames])
         logger.info("Skipping generation: %s exists", outputs_exist(output_filenames))
         return
     for filename in output_filenames:
         os.makedirs(os.path.dirname(filename) or ".", exist_ok=True)
+    from t2t.data.output_paths import writing
+
     writers = [tfrecord.TFRecordWriter(f) for f in output_filenames]
     name = os.path.basename(output_filenames[0]).rsplit("-", 3)[0]
     try:
@@ -193,16 +197,18 @@ def generate_files(
                 counter += 1
                 if max_cases and counter > max_cases:
                     break  # after drawing one case too many, as T2T (same RNG use)
-                writers[shard].write(serialize_case(case))
+                with writing(output_filenames[shard]):  # disk full: one line, path + reason
+                    writers[shard].write(serialize_case(case))
                 if counter % cycle_every_n == 0:
                     shard = (shard + 1) % len(writers)
                 bar.update(1)
+        for filename, writer in zip(output_filenames, writers):
+            with writing(filename):
+                writer.close()
     except BaseException:
         for writer in writers:
             writer.abort()
         raise
-    for writer in writers:
-        writer.close()
 
 
 def _shuffle_single(filename: str, extra_fn: Callable[[list[bytes]], list[bytes]] | None) -> None:
@@ -289,6 +295,9 @@ def maybe_download(directory: str, filename: str, uri: str) -> str:
     filepath = os.path.join(directory, filename)
     if os.path.exists(filepath):
         logger.info("Not downloading, file already found: %s", filepath)
+        from t2t.problems.download_record import check_recorded_sha256
+
+        check_recorded_sha256(filepath)
         return filepath
     tmp_path = filepath + INCOMPLETE_SUFFIX
     scheme = urllib.parse.urlparse(uri).scheme
@@ -300,11 +309,19 @@ def maybe_download(directory: str, filename: str, uri: str) -> str:
             shutil.copyfile(uri, tmp_path)
         else:
             raise DataError(f"Unrecognized URI (or missing local file): {uri}")
+        os.replace(tmp_path, filepath)
     except OSError as error:
-        if os.path.exists(tmp_path):
+        reason = getattr(error, "reason", None) or error.strerror or error
+        raise DataError(
+            f"download of {uri} failed ({reason}); if this machine is offline, fetch it "
+            f"elsewhere and place it at {filepath}"
+        ) from None
+    finally:
+        if os.path.exists(tmp_path):  # also after Ctrl-C: no partial file is left
             os.remove(tmp_path)
-        raise DataError(f"download of {uri} to {filepath} failed: {error}") from error
-    os.replace(tmp_path, filepath)
+    from t2t.problems.download_record import record_sha256
+
+    record_sha256(filepath)
     return filepath
 
 
@@ -349,14 +366,11 @@ def gunzip_file(gz_path: str, new_path: str) -> None:
 
 
 def extract_tar(archive_path: str, directory: str) -> None:
-    """Extracts a (possibly compressed) tar archive into `directory`, refusing unsafe paths."""
-    with tarfile.open(archive_path, "r:*") as tar:
-        root = os.path.realpath(directory)
-        for member in tar.getmembers():
-            target = os.path.realpath(os.path.join(directory, member.name))
-            if not (target == root or target.startswith(root + os.sep)):
-                raise DataError(f"{archive_path}: member {member.name!r} escapes {directory}")
-        tar.extractall(directory)
+    """Extracts a (possibly compressed) tar archive into `directory`, refusing unsafe members
+    (absolute paths, `..`, links pointing outside; see t2t.problems.safe_extract)."""
+    from t2t.problems.safe_extract import extract_tar as safe_extract_tar
+
+    safe_extract_tar(archive_path, directory)
 
 
 def make_tmp_dir(suffix: str = "", prefix: str = "tmp", dir: str | None = None) -> str:  # noqa: A002

@@ -13,14 +13,13 @@ import collections
 import glob
 import os
 import tarfile
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
 from t2t import registry
 from t2t.data import text_encoder
 from t2t.errors import DataError
-from t2t.problems import generator_utils
+from t2t.problems import generator_utils, safe_extract
 from t2t.problems.problem import DatasetSplit, TaskID
 from t2t.problems.text_problems import Text2SelfProblem, VocabType
 
@@ -51,9 +50,9 @@ def _maybe_download_ptb(tmp_dir: str, vocab_type: str) -> list[str]:
     word_files, char_files = [], []
     with tarfile.open(archive, "r:gz") as tgz:
         members = [m for m in tgz.getmembers() if "ptb" in m.name and ".txt" in m.name]
-        for member in members:
-            (char_files if "char" in member.name else word_files).append(member.name)
-        tgz.extractall(tmp_dir, members=members)
+    for member in members:
+        (char_files if "char" in member.name else word_files).append(member.name)
+    safe_extract.extract_tar(archive, tmp_dir, members=members)
     return char_files if vocab_type == VocabType.CHARACTER else word_files
 
 
@@ -224,8 +223,7 @@ def _maybe_download_wikitext(tmp_dir: str, vocab_type: str) -> dict[str, str]:
     else:
         url, dir_name = WIKITEXT103_URL, "wikitext-103"
     archive = generator_utils.maybe_download(tmp_dir, os.path.basename(url), url)
-    with zipfile.ZipFile(archive) as z:
-        z.extractall(tmp_dir)
+    safe_extract.extract_zip(archive, tmp_dir)
     found = {}
     for path in sorted(glob.glob(os.path.join(tmp_dir, dir_name, "*"))):
         name = os.path.basename(path)

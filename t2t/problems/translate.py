@@ -24,12 +24,11 @@ import gzip
 import html
 import os
 import urllib.parse
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TextIO
 
 from t2t.errors import DataError
-from t2t.problems import generator_utils, text_problems
+from t2t.problems import generator_utils, safe_extract, text_problems
 from t2t.problems.problem import DatasetSplit
 
 Dataset = Sequence[
@@ -152,8 +151,7 @@ def _tmx_pairs(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
 def _compile_dataset(tmp_dir: str, dataset: Dataset, out1: TextIO, out2: TextIO) -> None:
     archive = _download(tmp_dir, dataset[0])
     if archive.endswith(".zip"):
-        with zipfile.ZipFile(archive) as z:
-            z.extractall(tmp_dir)
+        safe_extract.extract_zip(archive, tmp_dir)
     spec = dataset[1]
     if spec[0] == "tmx":
         path = os.path.join(tmp_dir, spec[1])

@@ -76,7 +76,11 @@ def sliding_window_averages(
     )  # fmt: skip
     for stepfile in stepfiles:
         log.info("Loading [%d]: %s", len(window) + 1, stepfile.filename)
-        tensors = checkpoints.read_weights(stepfile.filename)
+        try:
+            tensors = checkpoints.read_weights(stepfile.filename)
+        except (DataError, OSError) as err:  # corrupt (digest mismatch, truncated): left out
+            log.warning("skipping checkpoint %s: %s", stepfile.filename, err)
+            continue
         if not sums:
             dtypes = {k: v.dtype for k, v in tensors.items()}
             sums = {k: torch.zeros(v.shape, dtype=torch.float64) for k, v in tensors.items()}

@@ -25,7 +25,8 @@ from torch import nn
 from t2t import registry
 from t2t.errors import T2TError
 from t2t.hparams import HParams, create_hparams
-from t2t.runs import run_files
+from t2t.runs import run_files, vocab_check
+from t2t.value_checks import check_model_hparams
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def build_model(
     model_cls = registry.model(model)
     problem_obj = registry.problem(problem) if problem is not None else None
     hparams = create_hparams(hparams_set, overrides, hparams_path=hparams_path, data_dir=data_dir)
+    check_model_hparams(hparams)
     if problem_obj is not None:
         try:
             problem_hparams = problem_obj.get_hparams(hparams)
@@ -125,6 +127,10 @@ def build_run(
         data_dir=data_dir,
         hparams_path=hparams_path,
     )
+    recorded = None
+    if output_dir and os.path.exists(os.path.join(output_dir, run_files.RUN_FILE)):
+        recorded = run_files.read_run(output_dir).get("vocab_sizes")
+    vocab_check.check_vocabularies(problem, hparams.problem_hparams, data_dir, recorded)
     return Experiment(
         problem_name=problem_name,
         model_name=model_name,

@@ -9,24 +9,27 @@ Layout (a checkpoint is named by its prefix `<output_dir>/model.ckpt-<step>`, as
   `model_checkpoint_path: "model.ckpt-1000"` then one `all_model_checkpoint_paths: "..."`
   line per kept checkpoint, oldest first.
 Every file is written under a temporary name and renamed, and the index last, so a crash
-never leaves a "latest" that points at a half-written checkpoint. A corrupt latest
-checkpoint (e.g. a disk that lost data) is detected and the previous one is used.
+never leaves a "latest" that points at a half-written checkpoint. The weights carry a
+SHA-256 of their tensors (t2t.runs.digest), so a flipped bit is found like a cut file: an
+unreadable checkpoint is skipped with a one-line warning and the previous one is used, and an
+unreadable index falls back to scanning the directory.
 """
 
 import json
 import logging
 import os
 import re
-import struct
 import zipfile
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_model, save_file, save_model
+from safetensors.torch import _remove_duplicate_names, load_model, save_file
 
+from t2t.data import output_paths
 from t2t.errors import DataError
+from t2t.runs import digest
 
 log = logging.getLogger("t2t.checkpoints")
 
@@ -62,13 +65,23 @@ def state_path(prefix: str) -> str:
 
 
 def _atomic_write(path: str, write: Any) -> None:
-    """Calls write(tmp_path), fsyncs, then renames tmp_path to path."""
+    """Calls write(tmp_path), fsyncs, then renames tmp_path to path.
+
+    Raises:
+        OutputError: the file cannot be written (disk full, read-only, ...), naming the
+            path and the OS's reason; no temporary file is left.
+    """
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        with output_paths.writing(path):
+            write(tmp)
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            # safetensors creates files 0600: give them the mode of the run's other files.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -122,6 +135,8 @@ def read_checkpoint_index(output_dir: str) -> list[str]:
             if not value:
                 continue
             value = json.loads(value) if value.startswith('"') else value
+            if not isinstance(value, str) or not _PREFIX_RE.search(os.path.basename(value)):
+                raise ValueError(f"not a checkpoint name: {str(value)[:60]!r}")
             if not os.path.isabs(value):
                 value = os.path.join(output_dir, value)
             if key.strip() == "model_checkpoint_path":
@@ -134,8 +149,20 @@ def read_checkpoint_index(output_dir: str) -> list[str]:
 
 
 def list_checkpoints(output_dir: str) -> list[str]:
-    """All checkpoint prefixes in output_dir, by the index if present else by scanning; by step."""
-    prefixes = read_checkpoint_index(output_dir)
+    """All checkpoint prefixes in output_dir, by the index if present else by scanning; by step.
+
+    An unreadable index (garbage, cut short) is reported with a warning and the directory
+    is scanned instead.
+    """
+    try:
+        prefixes = read_checkpoint_index(output_dir)
+    except (ValueError, OSError) as err:  # UnicodeDecodeError and JSONDecodeError included
+        log.warning(
+            "unreadable checkpoint index %s (%s); scanning the directory instead",
+            os.path.join(output_dir, CHECKPOINT_INDEX),
+            err,
+        )
+        prefixes = []
     if not prefixes and os.path.isdir(output_dir):
         prefixes = [
             os.path.join(output_dir, name[: -len(WEIGHTS_SUFFIX)])
@@ -149,22 +176,9 @@ def list_checkpoints(output_dir: str) -> list[str]:
 
 
 def _check_safetensors(path: str) -> None:
-    """Raises DataError unless `path` is a complete safetensors file (header + all data)."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) < 8:
-            raise DataError(f"{path}: truncated safetensors file")
-        (header_len,) = struct.unpack("<Q", head)
-        if header_len > size - 8:
-            raise DataError(f"{path}: truncated safetensors header")
-        try:
-            header = json.loads(f.read(header_len))
-        except ValueError as err:
-            raise DataError(f"{path}: corrupt safetensors header ({err})") from None
-    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
-    if 8 + header_len + max(ends, default=0) != size:
-        raise DataError(f"{path}: truncated safetensors data")
+    """Raises DataError unless `path` is a complete, consistent safetensors file whose data
+    matches its digest (see t2t.runs.digest)."""
+    digest.verify_safetensors(path)
 
 
 def _check_state(path: str) -> None:
@@ -202,10 +216,15 @@ def latest_checkpoint(output_dir: str, need_state: bool = True) -> str | None:
         try:
             check_checkpoint(prefix, need_state=need_state)
         except (DataError, OSError) as err:
-            log.warning("skipping checkpoint %s: %s; trying the previous one", prefix, err)
+            warn_skipped(prefix, err)
             continue
         return prefix
     return None
+
+
+def warn_skipped(prefix: str, err: BaseException) -> None:
+    """The one-line warning for a checkpoint that cannot be used."""
+    log.warning("skipping checkpoint %s: %s; trying the previous one", prefix, err)
 
 
 # ---- save / load ---------------------------------------------------------------------------
@@ -237,11 +256,30 @@ def save_checkpoint(
     os.makedirs(output_dir, exist_ok=True)
     prefix = checkpoint_prefix(output_dir, step)
     _atomic_write(state_path(prefix), lambda tmp: torch.save(state, tmp))
-    module = _unwrap(model)
     metadata = {"format": "pt", "step": str(step)}
-    _atomic_write(weights_path(prefix), lambda tmp: save_model(module, tmp, metadata=metadata))
+    tensors, metadata = _model_tensors(_unwrap(model), metadata)
+    _save_tensors(tensors, weights_path(prefix), metadata)
     register_checkpoint(output_dir, prefix, keep_checkpoint_max, preserve)
     return prefix
+
+
+def _model_tensors(
+    module: torch.nn.Module, metadata: dict[str, str]
+) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors safetensors' save_model writes (tied weights once) and its metadata."""
+    tensors = module.state_dict()
+    metadata = dict(metadata)
+    for kept, removed in _remove_duplicate_names(tensors).items():
+        for name in removed:
+            metadata.setdefault(name, kept)
+            del tensors[name]
+    return {k: v.contiguous() for k, v in tensors.items()}, metadata
+
+
+def _save_tensors(tensors: dict[str, torch.Tensor], path: str, metadata: dict[str, str]) -> None:
+    """Writes tensors atomically with their digest in the metadata."""
+    metadata = dict(metadata, **{digest.DIGEST_KEY: digest.tensors_digest(tensors, metadata)})
+    _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 
 def register_checkpoint(
@@ -283,6 +321,8 @@ def load_weights(model: torch.nn.Module, prefix_or_path: str, strict: bool = Tru
     _check_safetensors(path)
     try:
         missing, unexpected = load_model(_unwrap(model), path, strict=strict, device="cpu")
+    except OSError as err:
+        raise DataError(f"{path}: cannot read checkpoint weights ({err.strerror or err})") from None
     except RuntimeError as err:
         problems = [line.strip() for line in str(err).splitlines()[1:] if line.strip()]
         first = (problems[0] if problems else str(err)).rstrip(".")
@@ -296,8 +336,24 @@ def load_weights(model: torch.nn.Module, prefix_or_path: str, strict: bool = Tru
 
 
 def load_state(prefix: str) -> dict[str, Any]:
-    """The trainer state of a checkpoint (tensors on CPU), loaded without unpickling code."""
-    return torch.load(state_path(prefix), map_location="cpu", weights_only=True)
+    """The trainer state of a checkpoint (tensors on CPU), loaded without unpickling code.
+
+    Raises:
+        DataError: the file is missing, damaged, or holds objects the safe loader refuses.
+    """
+    path = state_path(prefix)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as err:
+        raise DataError(f"{path}: cannot read trainer state ({err.strerror or err})") from None
+    except Exception as err:  # UnpicklingError, RuntimeError, EOFError, ...
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if "weights_only" in str(err) or "Unsupported" in str(err):
+            reason = "it holds objects other than tensors and plain values"
+        raise DataError(f"{path}: unreadable trainer state ({reason[:200]})") from None
+    if not isinstance(state, dict) or "step" not in state:
+        raise DataError(f"{path}: unreadable trainer state (not a t2t trainer state)")
+    return state
 
 
 def read_weights(path: str) -> dict[str, torch.Tensor]:
@@ -306,9 +362,12 @@ def read_weights(path: str) -> dict[str, torch.Tensor]:
         path = weights_path(path)
     _check_safetensors(path)
     tensors = {}
-    with safe_open(path, framework="pt", device="cpu") as f:
-        for key in f.keys():
-            tensors[key] = f.get_tensor(key)
+    try:
+        with safe_open(path, framework="pt", device="cpu") as f:
+            for key in f.keys():
+                tensors[key] = f.get_tensor(key)
+    except Exception as err:  # SafetensorError on what the structure check let through
+        raise DataError(f"{path}: corrupt safetensors file ({str(err)[:200]})") from None
     return tensors
 
 
@@ -356,4 +415,4 @@ def save_weights(tensors: dict[str, torch.Tensor], path: str, step: int | None =
     if step is not None:
         metadata["step"] = str(step)
     contiguous = {k: v.contiguous() for k, v in tensors.items()}
-    _atomic_write(path, lambda tmp: save_file(contiguous, tmp, metadata=metadata))
+    _save_tensors(contiguous, path, metadata)

@@ -22,9 +22,10 @@ from typing import Any
 import torch
 
 from t2t import registry
+from t2t.data import output_paths
 from t2t.errors import DataError, T2TError
 from t2t.metrics.metrics import METRICS_FNS, eval_metric_key
-from t2t.runs import checkpoints, run_files
+from t2t.runs import checkpoints, run_files, run_lock, vocab_check
 from t2t.runs.build import Experiment, build_run
 from t2t.train import distributed, trainer
 from t2t.train.learning_rate import learning_rate_schedule
@@ -60,6 +61,7 @@ class RunOptions:
     early_stopping_metric: str = "loss"
     early_stopping_delta: float = 0.1
     early_stopping_minimize: bool = True
+    start_over_if_unreadable: bool = False
 
 
 def metrics_fn_for(exp: Experiment) -> trainer.MetricsFn:
@@ -154,6 +156,7 @@ def _config(exp: Experiment, options: RunOptions, evaluate: bool) -> trainer.Tra
         compile=options.compile,
         device=options.device,
         progress_bar=options.progress_bar,
+        start_over_if_unreadable=options.start_over_if_unreadable,
     )
 
 
@@ -171,6 +174,7 @@ def write_run_files(exp: Experiment, options: RunOptions) -> None:
             "seed": options.seed,
             "train_steps": options.train_steps,
             "num_parameters": exp.num_parameters,
+            "vocab_sizes": vocab_check.vocab_sizes(exp.problem.get_hparams(exp.hparams)),
         },
     )
 
@@ -190,10 +194,26 @@ def train_and_evaluate(exp: Experiment, options: RunOptions, evaluate: bool = Tr
         hp.add_hparam("train_steps", options.train_steps)
     train_batches = _batches(exp, "train", options, context)
     eval_batches = _FreshBatches(exp, options, context) if evaluate else None
-    # Only a run that starts training writes its run files: one that fails before (missing
-    # data, a bad flag) must not leave an hparams.json a later run would merge.
-    if context.is_chief:
+    if not context.is_chief:
+        return _train(exp, options, evaluate, context, train_batches, eval_batches)
+    output_paths.check_output_dir(options.output_dir)
+    with run_lock.hold(options.output_dir):  # before hparams.json / run.json are rewritten
+        # Only a run that starts training writes its run files: one that fails before (missing
+        # data, a bad flag) must not leave an hparams.json a later run would merge.
         write_run_files(exp, options)
+        return _train(exp, options, evaluate, context, train_batches, eval_batches)
+
+
+def _train(
+    exp: Experiment,
+    options: RunOptions,
+    evaluate: bool,
+    context: Any,
+    train_batches: Any,
+    eval_batches: Any,
+) -> dict:
+    """Runs the training loop on built batches (the caller holds the run's lock)."""
+    hp = exp.hparams
     return trainer.train(
         exp.model,
         lambda params: registry.optimizer(hp.optimizer)(params, hp),

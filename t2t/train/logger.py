@@ -55,7 +55,10 @@ class TrainingLogger:
         if not enabled:
             return
         os.makedirs(output_dir, exist_ok=True)
-        self._jsonl = open(os.path.join(output_dir, "log.jsonl"), "a", encoding="utf-8")  # noqa: SIM115
+        path = os.path.join(output_dir, "log.jsonl")
+        self._jsonl = open(path, "a", encoding="utf-8")  # noqa: SIM115
+        if self._jsonl.tell() and not _ends_with_newline(path):  # a line cut by a kill
+            self._jsonl.write("\n")
         if tensorboard:
             train_writer = _summary_writer(output_dir)
             if train_writer is None:
@@ -118,6 +121,29 @@ class TrainingLogger:
             writer.close()
         if self._jsonl is not None:
             self._jsonl.close()
+
+
+def _ends_with_newline(path: str) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
+def evaluated_steps(output_dir: str, split: str = "eval") -> set[int]:
+    """Steps with a `split` evaluation in output_dir's log.jsonl (lines cut by a kill skipped)."""
+    steps: set[int] = set()
+    path = os.path.join(output_dir, "log.jsonl")
+    if not os.path.exists(path):
+        return steps
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("split") == split:
+                steps.add(record.get("step"))
+    return steps
 
 
 def _fmt(value: float) -> str:

@@ -31,10 +31,10 @@ import numpy as np
 import torch
 
 from t2t.errors import DataError, T2TError
-from t2t.runs import checkpoints
+from t2t.runs import checkpoints, run_lock
 from t2t.train import distributed
 from t2t.train.early_stopping import EarlyStopping
-from t2t.train.logger import TrainingLogger
+from t2t.train.logger import TrainingLogger, evaluated_steps
 from t2t.train.optimizers import (
     add_gradient_noise,
     add_weight_decay_gradient,
@@ -86,6 +86,8 @@ class TrainConfig:
         device: "cpu", "cuda" or None (CUDA if available).
         progress_bar: tqdm progress bar on the console.
         tensorboard: write TensorBoard events if the extra is installed.
+        start_over_if_unreadable: when output_dir holds checkpoints none of which can be
+            read, train from step 0 over them instead of stopping (--start_over_if_unreadable).
     """
 
     output_dir: str
@@ -109,6 +111,7 @@ class TrainConfig:
     device: str | None = None
     progress_bar: bool = True
     tensorboard: bool = True
+    start_over_if_unreadable: bool = False
 
     @classmethod
     def from_hparams(cls, hparams: Any, **kwargs: Any) -> "TrainConfig":
@@ -340,16 +343,43 @@ def _resume(
     optimizer: torch.optim.Optimizer,
     stream: BatchStream,
 ) -> None:
-    """Restores the latest intact checkpoint of output_dir, if any."""
-    prefix = checkpoints.latest_checkpoint(run.config.output_dir)
-    if prefix is None:
+    """Restores the newest readable checkpoint of output_dir, if any.
+
+    Each unreadable checkpoint (corrupt, digest mismatch, refused state, weights that do not
+    fit) is skipped with a one-line warning and the previous one is tried.
+
+    Raises:
+        DataError: output_dir holds checkpoints and none can be read (unless
+            config.start_over_if_unreadable).
+    """
+    found = checkpoints.list_checkpoints(run.config.output_dir)
+    reasons = []
+    for prefix in reversed(found):
+        try:
+            checkpoints.check_checkpoint(prefix)
+            state = checkpoints.load_state(prefix)
+            checkpoints.load_weights(model, prefix)
+            optimizer.load_state_dict(state["optimizer"])
+            ranks = state["ranks"]
+            mine = ranks[min(run.context.rank, len(ranks) - 1)]
+            set_rng_state(mine["rng"])
+        except (DataError, OSError, KeyError, ValueError, TypeError, IndexError) as err:
+            checkpoints.warn_skipped(prefix, err)
+            reasons.append(f"{prefix}: {str(err)[:300]}")
+            continue
+        break
+    else:
+        if found and not run.config.start_over_if_unreadable:
+            raise DataError(
+                f"{run.config.output_dir} holds {len(found)} checkpoints and none can be read "
+                f"(newest: {reasons[0]}); refusing to train over them from step 0. Use another "
+                "--output_dir, or pass --start_over_if_unreadable"
+            )
+        if found:
+            log.warning("no readable checkpoint in %s: starting over", run.config.output_dir)
         return
-    state = checkpoints.load_state(prefix)
-    checkpoints.load_weights(model, prefix)
-    optimizer.load_state_dict(state["optimizer"])
     run.step = run.checked_step = state["step"]
     run.last_good_checkpoint = prefix
-    ranks = state["ranks"]
     if len(ranks) != run.context.world_size:
         log.warning(
             "checkpoint written by %d processes, resuming with %d: data positions and "
@@ -357,9 +387,7 @@ def _resume(
             len(ranks),
             run.context.world_size,
         )
-    mine = ranks[min(run.context.rank, len(ranks) - 1)]
     stream.load_state_dict(mine["data"])
-    set_rng_state(mine["rng"])
     log.info("resumed from %s (step %d)", prefix, run.step)
 
 
@@ -429,6 +457,14 @@ class _SaveClock:
         self.last_save = time.monotonic()
 
 
+def _eval_missing(run: _Run, eval_every: int | None) -> bool:
+    """Whether the resumed step was due an evaluation that log.jsonl does not have."""
+    if run.step == 0 or not _is_due(run.step, eval_every, run.config.train_steps):
+        return False
+    missing = run.context.is_chief and run.step not in evaluated_steps(run.config.output_dir)
+    return bool(distributed.broadcast_object(missing, run.context))
+
+
 def train(
     model: torch.nn.Module,
     optimizer_fn: Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer],
@@ -455,8 +491,26 @@ def train(
         last evaluation's metrics or None)}.
 
     Raises:
+        RunLockedError: another trainer holds output_dir (see t2t.runs.run_lock).
+        DataError: output_dir holds only unreadable checkpoints.
         TrainingDivergedError: when the loss becomes NaN/inf (the last good checkpoint is kept).
     """
+    context = distributed.setup(config.device)
+    with run_lock.hold(config.output_dir) if context.is_chief else nullcontext():
+        return _train(
+            model, optimizer_fn, learning_rate_fn, train_batches, config, eval_batches, metrics_fn
+        )
+
+
+def _train(
+    model: torch.nn.Module,
+    optimizer_fn: Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer],
+    learning_rate_fn: Callable[[int], float],
+    train_batches: Iterable[Features],
+    config: TrainConfig,
+    eval_batches: Iterable[Features] | None,
+    metrics_fn: MetricsFn | None,
+) -> dict[str, Any]:
     context = distributed.setup(config.device)
     seed_everything(None if config.seed is None else config.seed + context.rank)
     model.to(context.device)
@@ -492,6 +546,15 @@ def train(
         else (config.eval_every_steps)
     )
     try:
+        if eval_batches is not None and _eval_missing(run, eval_every):
+            # A kill during the evaluation after the checkpoint: redo it, so log.jsonl has
+            # every evaluation (it uses no RNG, so the training that follows is unchanged).
+            log.info("redoing the evaluation at step %d, cut short before", run.step)
+            result["eval"] = evaluate(
+                model, eval_batches, metrics_fn, config.eval_steps, context.device,
+                config.autocast_dtype, context,
+            )  # fmt: skip
+            logger.evaluation(run.step, "eval", result["eval"])
         model.train()
         while run.step < config.train_steps:
             features = to_device(next(stream), context.device)

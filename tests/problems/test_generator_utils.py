@@ -119,4 +119,4 @@ def test_maybe_download_over_http_and_a_failed_download(tmp_path, http_dir):
     assert open(path, "rb").read() == b"x" * 100_000
     with pytest.raises(DataError, match="missing.tgz"):
         gu.maybe_download(str(out_dir), "missing.tgz", f"{base_url}/missing.tgz")
-    assert sorted(os.listdir(out_dir)) == ["corpus.tgz"]  # no partial file left behind
+    assert sorted(os.listdir(out_dir)) == ["corpus.tgz", "corpus.tgz.sha256"]  # nothing partial
