@@ -104,7 +104,7 @@ def test_digest_stored_in_metadata_and_matches_tensors(tmp_path):
 
 
 def test_averager_leaves_out_a_corrupt_checkpoint(tmp_path, caplog):
-    from t2t.train.averaging import sliding_window_averages
+    from t2t.runs.averaging import sliding_window_averages
 
     run_training(str(tmp_path / "run"), 3)
     _flip(_weights(tmp_path / "run", 2))
