@@ -31,8 +31,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from t2t import registry
 from t2t.errors import HParamsError
 from t2t.hparams import HParams
-from t2t.layers import common
-from t2t.layers.common import own_init
+from t2t.layers import initializers, sequence_ops
+from t2t.layers.initializers import own_init
 from t2t.models.t2t_model import Features, T2TModel
 
 State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each [layers, B, H]
@@ -78,7 +78,7 @@ class LSTMStack(nn.Module):
             w_ih = getattr(self.lstm, f"weight_ih_l{layer}")
             w_hh = getattr(self.lstm, f"weight_hh_l{layer}")
             kernel = torch.empty(w_ih.shape[1] + hidden, 4 * hidden)  # TF layout
-            common.init_tf_variable_(kernel, initializer, gain)
+            initializers.init_tf_variable_(kernel, initializer, gain)
             with torch.no_grad():
                 w_ih.copy_(kernel[: w_ih.shape[1]].t())
                 w_hh.copy_(kernel[w_ih.shape[1] :].t())
@@ -257,7 +257,7 @@ class Seq2seqBody(nn.Module):
         memory, state = None, None
         if self.encoder is not None:
             memory, state = self.encode(features["inputs"])
-        shifted = common.shift_right(features["targets"])
+        shifted = sequence_ops.shift_right(features["targets"])
         if self.attention:
             # T2T counts non-PAD target ids (+1 for the GO position).
             lengths = (features["targets_raw"] != 0).sum(dim=1) + 1
