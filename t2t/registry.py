@@ -25,6 +25,7 @@ _PROBLEM_MODULES = tuple(
     f"t2t.problems.{name}"
     for name in (
         "algorithmic",
+        "cipher",
         "transduction",
         "text_problems",
         "lm",
