@@ -259,6 +259,7 @@ class SubwordTextEncoder(TextEncoder):
         return tokenizer.decode(self._subtoken_ids_to_tokens(ids))
 
     def decode_list(self, ids: Iterable[int]) -> list[str]:
+        """Each id's subtoken string ("" for ids outside the vocabulary)."""
         return [self._subtoken_id_to_subtoken_string(s) for s in ids]
 
     def _subtoken_ids_to_tokens(self, subtokens: Iterable[int]) -> list[str]:
@@ -281,10 +282,12 @@ class SubwordTextEncoder(TextEncoder):
 
     @property
     def vocab_size(self) -> int:
+        """Number of subtokens (reserved ones included)."""
         return len(self._all_subtoken_strings)
 
     @property
     def all_subtoken_strings(self) -> tuple[str, ...]:
+        """The subtoken strings in id order."""
         return tuple(self._all_subtoken_strings)
 
     def dump(self) -> None:

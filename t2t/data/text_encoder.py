@@ -81,16 +81,23 @@ class ByteTextEncoder(TextEncoder):
     """Encodes each UTF-8 byte to `byte + num_reserved_ids`."""
 
     def encode(self, s: str) -> list[int]:
+        """UTF-8 bytes of `s`, each shifted by the reserved ids. No EOS is appended."""
         numres = self._num_reserved_ids
         return [c + numres for c in s.encode("utf-8")]
 
     def decode(self, ids: Iterable[int], strip_extraneous: bool = False) -> str:
+        """Bytes to text (bad UTF-8 -> U+FFFD); `strip_extraneous` drops trailing PAD/EOS."""
         if strip_extraneous:
             ids = strip_ids(ids, list(range(self._num_reserved_ids or 0)))
         # Invalid UTF-8 (e.g. a cut multi-byte character) becomes U+FFFD, as in T2T.
         return b"".join(self.decode_list(ids)).decode("utf-8", "replace")
 
     def decode_list(self, ids: Iterable[int]) -> list[bytes]:
+        """Each id as bytes (reserved ids as b"<pad>"/b"<EOS>").
+
+        Raises:
+            IdOutOfRangeError: an id outside [0, vocab_size).
+        """
         numres = self._num_reserved_ids
         decoded = []
         for id_ in ids:
@@ -106,6 +113,7 @@ class ByteTextEncoder(TextEncoder):
 
     @property
     def vocab_size(self) -> int:
+        """256 byte values plus the reserved ids."""
         return 2**8 + self._num_reserved_ids
 
 
@@ -123,6 +131,11 @@ class ClassLabelEncoder(TextEncoder):
         self._class_labels = list(class_labels)
 
     def encode(self, s: str) -> int:  # type: ignore[override]
+        """The index of label `s`.
+
+        Raises:
+            DataError: `s` is not a known label.
+        """
         try:
             return self._class_labels.index(s)
         except ValueError:
@@ -141,10 +154,12 @@ class ClassLabelEncoder(TextEncoder):
         return self._class_labels[label_id]
 
     def decode_list(self, ids: Iterable[int]) -> list[str]:
+        """Each id's label."""
         return [self._class_labels[i] for i in ids]
 
     @property
     def vocab_size(self) -> int:
+        """Number of class labels."""
         return len(self._class_labels)
 
 
@@ -152,11 +167,13 @@ class OneHotClassLabelEncoder(ClassLabelEncoder):
     """Encodes a class label as a one-hot list."""
 
     def encode(self, label_str: str, on_value: int = 1, off_value: int = 0) -> list[int]:  # type: ignore[override]
+        """A list of `vocab_size` values: `on_value` at the label's index, `off_value` elsewhere."""
         one_hot = [off_value] * self.vocab_size
         one_hot[super().encode(label_str)] = on_value
         return one_hot
 
     def decode(self, ids: Any, strip_extraneous: bool = False) -> str:
+        """The label of a one-hot list (or array) of length `vocab_size`."""
         del strip_extraneous
         label_id = ids
         if isinstance(label_id, np.ndarray):
@@ -220,9 +237,11 @@ class TokenTextEncoder(TextEncoder):
 
     def decode(self, ids: Iterable[int], strip_extraneous: bool = False) -> str:
         # T2T ignores strip_extraneous here.
+        """Ids to space-joined tokens (`strip_extraneous` is ignored, as in T2T)."""
         return " ".join(self.decode_list(ids))
 
     def decode_list(self, ids: Iterable[int]) -> list[str]:
+        """Each id's token ("ID_<n>" for unknown ids), in reverse order if the encoder reverses."""
         seq = reversed(list(ids)) if self._reverse else ids
         return [self._safe_id_to_token(i) for i in seq]
 
@@ -231,6 +250,7 @@ class TokenTextEncoder(TextEncoder):
 
     @property
     def vocab_size(self) -> int:
+        """Number of tokens (reserved ones included)."""
         return len(self._id_to_token)
 
     def store_to_file(self, filename: str) -> None:
@@ -244,8 +264,10 @@ class RealEncoder:
     """Space-separated floats."""
 
     def encode(self, s: str) -> list[float]:
+        """ "1.5 2" -> [1.5, 2.0]."""
         return [float(w) for w in s.split()]
 
     def decode(self, ids: Iterable[float], strip_extraneous: bool = False) -> str:
+        """The floats joined by spaces."""
         del strip_extraneous
         return " ".join(str(i) for i in ids)

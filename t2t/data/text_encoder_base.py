@@ -39,20 +39,24 @@ def unicode_to_native(s: str) -> str:
 
 
 def is_unicode(s: Any) -> bool:
+    """True for str."""
     return isinstance(s, str)
 
 
 def to_unicode(s: str | bytes, ignore_errors: bool = False) -> str:
+    """`s` as str; bytes are decoded as UTF-8 (strictly unless `ignore_errors`)."""
     if isinstance(s, str):
         return s
     return s.decode("utf-8", errors="ignore" if ignore_errors else "strict")
 
 
 def to_unicode_ignore_errors(s: str | bytes) -> str:
+    """`s` as str; undecodable UTF-8 bytes are dropped."""
     return to_unicode(s, ignore_errors=True)
 
 
 def to_unicode_utf8(s: bytes) -> str:
+    """UTF-8 bytes as str."""
     return s.decode("utf-8")
 
 
@@ -77,6 +81,7 @@ class TextEncoder:
 
     @property
     def num_reserved_ids(self) -> int:
+        """Ids below this are reserved (PAD, EOS)."""
         return self._num_reserved_ids
 
     def encode(self, s: str) -> list[int]:
@@ -101,4 +106,5 @@ class TextEncoder:
 
     @property
     def vocab_size(self) -> int:
+        """Number of ids; subclasses define it."""
         raise NotImplementedError()

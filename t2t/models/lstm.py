@@ -367,6 +367,7 @@ class LSTMSeq2seq(CachedLSTMDecoding, T2TModel):
         _init_lstm_model(self, bidirectional=False, attention=False)
 
     def body(self, features: Features) -> torch.Tensor:
+        """Embedded {"inputs": [B, S, H], "targets": [B, T, H]} -> decoder outputs [B, T, H]."""
         return self.seq2seq(features)
 
 
@@ -379,9 +380,11 @@ class LSTMSeq2seqAttention(CachedLSTMDecoding, T2TModel):
         _init_lstm_model(self, bidirectional=False, attention=True)
 
     def body_output_depth(self) -> int:
+        """attention_layer_size with output_attention and one head, else hidden_size."""
         return _attention_output_depth(self.hparams, self.hparams.hidden_size)
 
     def body(self, features: Features) -> torch.Tensor:
+        """Embedded {"inputs": [B, S, H], "targets": [B, T, H]} -> [B, T, body_output_depth]."""
         return self.seq2seq(features)
 
 
@@ -394,9 +397,11 @@ class LSTMSeq2seqBidirectionalEncoder(CachedLSTMDecoding, T2TModel):
         _init_lstm_model(self, bidirectional=True, attention=False)
 
     def body_output_depth(self) -> int:
+        """2 * hidden_size: the decoder starts from the concatenated encoder states."""
         return 2 * self.hparams.hidden_size
 
     def body(self, features: Features) -> torch.Tensor:
+        """Embedded {"inputs": [B, S, H], "targets": [B, T, H]} -> [B, T, 2H]."""
         return self.seq2seq(features)
 
 
@@ -409,9 +414,11 @@ class LSTMSeq2seqAttentionBidirectionalEncoder(CachedLSTMDecoding, T2TModel):
         _init_lstm_model(self, bidirectional=True, attention=True)
 
     def body_output_depth(self) -> int:
+        """attention_layer_size with output_attention and one head, else 2 * hidden_size."""
         return _attention_output_depth(self.hparams, 2 * self.hparams.hidden_size)
 
     def body(self, features: Features) -> torch.Tensor:
+        """Embedded {"inputs": [B, S, H], "targets": [B, T, H]} -> [B, T, body_output_depth]."""
         return self.seq2seq(features)
 
 
@@ -429,6 +436,7 @@ class LSTMEncoder(T2TModel):
         self.encoder.reset_parameters(hp.initializer_gain, hp.initializer)
 
     def body(self, features: Features) -> torch.Tensor:
+        """Embedded inputs [B, S, H] -> encoder outputs [B, S, H] (zeros past each length)."""
         inputs = features["inputs"]
         lengths = length_from_embedding(inputs)
         outputs, _ = self.encoder(reverse_sequence(inputs, lengths), lengths)

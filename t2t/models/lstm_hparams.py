@@ -32,6 +32,7 @@ def lstm_attention_base() -> HParams:
 
 @registry.register_hparams
 def lstm_bahdanau_attention() -> HParams:
+    """Attention LSTM with Bahdanau (additive) attention."""
     hparams = lstm_attention_base()
     hparams.add_hparam("attention_mechanism", "bahdanau")
     return hparams
@@ -39,6 +40,7 @@ def lstm_bahdanau_attention() -> HParams:
 
 @registry.register_hparams
 def lstm_luong_attention() -> HParams:
+    """Attention LSTM with Luong (dot-product) attention."""
     hparams = lstm_attention_base()
     hparams.add_hparam("attention_mechanism", "luong")
     return hparams
@@ -46,11 +48,13 @@ def lstm_luong_attention() -> HParams:
 
 @registry.register_hparams
 def lstm_attention() -> HParams:
+    """lstm_bahdanau_attention (T2T's alias)."""
     return lstm_bahdanau_attention()
 
 
 @registry.register_hparams
 def lstm_bahdanau_attention_multi() -> HParams:
+    """lstm_bahdanau_attention with 4 attention heads."""
     hparams = lstm_bahdanau_attention()
     hparams.num_heads = 4
     return hparams
@@ -58,6 +62,7 @@ def lstm_bahdanau_attention_multi() -> HParams:
 
 @registry.register_hparams
 def lstm_luong_attention_multi() -> HParams:
+    """lstm_luong_attention with 4 attention heads."""
     hparams = lstm_luong_attention()
     hparams.num_heads = 4
     return hparams

@@ -145,11 +145,13 @@ def transformer_tall() -> HParams:
 
 @registry.register_hparams
 def transformer_tall_big() -> HParams:
+    """transformer_tall with 18 layers."""
     return _update(transformer_tall(), num_hidden_layers=18)
 
 
 @registry.register_hparams
 def transformer_big_single_gpu() -> HParams:
+    """transformer_big for one GPU: dropout 0.1, 16k warmup steps."""
     return _update(
         transformer_big(), layer_prepostprocess_dropout=0.1, learning_rate_warmup_steps=16000
     )
@@ -157,6 +159,7 @@ def transformer_big_single_gpu() -> HParams:
 
 @registry.register_hparams
 def transformer_base_single_gpu() -> HParams:
+    """transformer_base for one GPU: batch 1024, constant*linear_warmup*rsqrt_decay, 16k warmup."""
     return _update(
         transformer_base(),
         batch_size=1024,
@@ -176,6 +179,7 @@ def transformer_base_multistep8() -> HParams:
 
 @registry.register_hparams
 def transformer_parsing_base() -> HParams:
+    """transformer_base for parsing: hidden 1024, dropout 0.2, max_length 512, no shared softmax."""
     return _update(
         transformer_base(),
         attention_dropout=0.2,
@@ -190,6 +194,7 @@ def transformer_parsing_base() -> HParams:
 
 @registry.register_hparams
 def transformer_parsing_big() -> HParams:
+    """transformer_big for parsing: max_length 512, batch 2048, learning rate 0.05."""
     hparams = _update(
         transformer_big(),
         max_length=512,
@@ -204,6 +209,7 @@ def transformer_parsing_big() -> HParams:
 
 @registry.register_hparams
 def transformer_parsing_ice() -> HParams:
+    """transformer_base_single_gpu for Icelandic parsing: batch 4096, no shared softmax."""
     return _update(
         transformer_base_single_gpu(), batch_size=4096, shared_embedding_and_softmax_weights=False
     )
@@ -217,16 +223,19 @@ def _sized(base, layers: int, hidden: int, filter_size: int, heads: int) -> HPar
 
 @registry.register_hparams
 def transformer_tiny() -> HParams:
+    """transformer_base with 2 layers, hidden 128, filter 512, 4 heads."""
     return _sized(transformer_base(), 2, 128, 512, 4)
 
 
 @registry.register_hparams
 def transformer_test() -> HParams:
+    """A minimal set for tests: 2 layers, hidden 16, filter 8, 2 heads."""
     return _sized(transformer_base(), 2, 16, 8, 2)
 
 
 @registry.register_hparams
 def transformer_small() -> HParams:
+    """transformer_base with 2 layers, hidden 256, filter 1024, 4 heads."""
     return _sized(transformer_base(), 2, 256, 1024, 4)
 
 
@@ -267,6 +276,7 @@ _register_base_variants()
 
 @registry.register_hparams
 def transformer_big_dr1() -> HParams:
+    """transformer_base at the big size (hidden 1024, filter 4096, 16 heads), dropout 0.1."""
     return _update(
         transformer_base(),
         hidden_size=1024,
@@ -278,6 +288,7 @@ def transformer_big_dr1() -> HParams:
 
 @registry.register_hparams
 def transformer_big_enfr() -> HParams:
+    """transformer_big_dr1 for WMT En-Fr: filter 8192, no shared softmax."""
     return _update(
         transformer_big_dr1(),
         shared_embedding_and_softmax_weights=False,
@@ -288,6 +299,7 @@ def transformer_big_enfr() -> HParams:
 
 @registry.register_hparams
 def transformer_big_dr2() -> HParams:
+    """transformer_big_dr1 with dropout 0.2."""
     return _update(transformer_big_dr1(), layer_prepostprocess_dropout=0.2)
 
 
@@ -301,6 +313,7 @@ def transformer_prepend_v2() -> HParams:
 
 @registry.register_hparams
 def transformer_prepend_v1() -> HParams:
+    """transformer_base_v1 with inputs prepended to the targets (masked attention)."""
     return _update(
         transformer_base_v1(), prepend_mode="prepend_inputs_masked_attention", max_length=0
     )
@@ -308,6 +321,7 @@ def transformer_prepend_v1() -> HParams:
 
 @registry.register_hparams
 def transformer_prepend() -> HParams:
+    """transformer_prepend_v2 (T2T's default prepend set)."""
     return transformer_prepend_v2()
 
 
@@ -326,16 +340,19 @@ def transformer_relative() -> HParams:
 
 @registry.register_hparams
 def transformer_relative_tiny() -> HParams:
+    """transformer_relative with 2 layers, hidden 128, filter 512, 4 heads."""
     return _sized(transformer_relative(), 2, 128, 512, 4)
 
 
 @registry.register_hparams
 def transformer_relative_big() -> HParams:
+    """transformer_big with relative position self-attention."""
     return _relative(transformer_big())
 
 
 @registry.register_hparams
 def transformer_timeseries() -> HParams:
+    """transformer_small for time series: batch 256, 2k warmup steps."""
     return _update(transformer_small(), batch_size=256, learning_rate_warmup_steps=2000)
 
 
@@ -354,6 +371,7 @@ def transformer_clean() -> HParams:
 
 @registry.register_hparams
 def transformer_clean_big() -> HParams:
+    """transformer_clean at hidden 1024, filter 4096."""
     return _update(transformer_clean(), hidden_size=1024, filter_size=4096)
 
 
@@ -375,36 +393,43 @@ def update_hparams_for_tpu(hparams: HParams) -> HParams:
 
 @registry.register_hparams
 def transformer_tpu() -> HParams:
+    """transformer_base with T2T's TPU settings."""
     return update_hparams_for_tpu(transformer_base())
 
 
 @registry.register_hparams
 def transformer_big_tpu() -> HParams:
+    """transformer_big with T2T's TPU settings."""
     return update_hparams_for_tpu(transformer_big())
 
 
 @registry.register_hparams
 def transformer_tiny_tpu() -> HParams:
+    """transformer_tiny with T2T's TPU settings."""
     return update_hparams_for_tpu(transformer_tiny())
 
 
 @registry.register_hparams
 def transformer_small_tpu() -> HParams:
+    """transformer_small with T2T's TPU settings."""
     return update_hparams_for_tpu(transformer_small())
 
 
 @registry.register_hparams
 def transformer_timeseries_tpu() -> HParams:
+    """transformer_timeseries with T2T's TPU settings and batch 256."""
     return _update(update_hparams_for_tpu(transformer_timeseries()), batch_size=256)
 
 
 @registry.register_hparams
 def transformer_clean_big_tpu() -> HParams:
+    """transformer_clean_big with T2T's TPU settings."""
     return update_hparams_for_tpu(transformer_clean_big())
 
 
 @registry.register_hparams
 def transformer_big_enfr_tpu() -> HParams:
+    """transformer_big_enfr with 8 heads and T2T's TPU settings."""
     return update_hparams_for_tpu(_update(transformer_big_enfr(), num_heads=8))
 
 

@@ -9,6 +9,8 @@ Example = dict[str, np.ndarray]
 
 
 class DatasetSplit:
+    """Dataset split names (`Problem.data_filepaths`, `generate_samples`)."""
+
     TRAIN = "train"
     EVAL = "eval"
     TEST = "test"
@@ -59,6 +61,8 @@ class SpaceID:
 
 
 class TaskID:
+    """Task ids of T2T's multi-problem setups (kept for user code that sets them)."""
+
     EN_CHR = 2
     EN_CHR_SENT = 3
     EN_PR_HYP = 4

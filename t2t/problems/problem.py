@@ -93,23 +93,28 @@ class Problem:
     def name(self) -> str:
         # Registered classes get a plain class attribute `name` from the registry, which
         # shadows this property; unregistered ones use T2T's default naming.
+        """The registered name: snake_case of the class name (the registry may set it)."""
         return camelcase_to_snakecase(type(self).__name__)
 
     @property
     def was_reversed(self) -> bool:
+        """True for the `_rev` variant (inputs and targets swapped)."""
         return self._was_reversed
 
     @property
     def was_copy(self) -> bool:
+        """True for the `_copy` variant (targets := inputs)."""
         return self._was_copy
 
     @property
     def task_id(self) -> int:
+        """The task id (-1 unless set, or given by a `global_task_id` method)."""
         if self._task_id == -1 and hasattr(self, "global_task_id"):
             self._task_id = self.global_task_id()
         return self._task_id
 
     def set_task_id(self, new_task_id: int) -> None:
+        """Sets the task id."""
         self._task_id = new_task_id
 
     # ---- hooks users override --------------------------------------------------------------
@@ -120,13 +125,16 @@ class Problem:
 
     @property
     def multiprocess_generate(self) -> bool:
+        """Whether `generate_data` runs as several tasks (False by default)."""
         return False
 
     @property
     def num_generate_tasks(self) -> int:
+        """Number of data generation tasks (for multiprocess generation)."""
         raise NotImplementedError()
 
     def prepare_to_generate(self, data_dir: str, tmp_dir: str) -> None:
+        """Prepares what the generation tasks share (for multiprocess generation)."""
         raise NotImplementedError()
 
     def hparams(self, defaults: HParams, model_hparams: Any) -> None:
@@ -142,10 +150,12 @@ class Problem:
 
     @property
     def batch_size_means_tokens(self) -> bool:
+        """Whether `batch_size` counts tokens (True) or examples (False, the default)."""
         return False
 
     @property
     def skip_random_fraction_when_training(self) -> bool:
+        """Whether training skips a random number of examples at the start (T2T's flag)."""
         return True
 
     def dataset_filename(self) -> str:
@@ -153,6 +163,7 @@ class Problem:
         return self.name
 
     def feature_encoders(self, data_dir: str | None) -> dict[str, Any]:
+        """Feature name -> encoder; the default reads space-separated integers."""
         del data_dir
         return {"inputs": text_encoder.TextEncoder(), "targets": text_encoder.TextEncoder()}
 
@@ -165,19 +176,23 @@ class Problem:
         return preprocess_example_common(example, mode, hparams)
 
     def eval_metrics(self) -> list[str]:
+        """The metric names evaluation reports (see `Metrics`)."""
         return [Metrics.ACC, Metrics.ACC_TOP5, Metrics.ACC_PER_SEQ, Metrics.NEG_LOG_PERPLEXITY]
 
     @property
     def decode_hooks(self) -> list[Callable]:
+        """Hooks run on decoded outputs (none by default)."""
         return []
 
     @property
     def has_inputs(self) -> bool:
+        """Whether the problem has an "inputs" feature."""
         return "inputs" in self.get_feature_encoders()
 
     # ---- cached views ------------------------------------------------------------------------
 
     def get_feature_encoders(self, data_dir: str | None = None) -> dict[str, Any]:
+        """The encoders of `feature_encoders(data_dir)`, made once and cached."""
         if self._encoders is None:
             self._encoders = self.feature_encoders(data_dir)
         return self._encoders
@@ -206,15 +221,23 @@ class Problem:
     # ---- files ----------------------------------------------------------------------------------
 
     def training_filepaths(self, data_dir: str, num_shards: int, shuffled: bool) -> list[str]:
+        """Paths of the training shards in `data_dir` (`-unshuffled` unless `shuffled`)."""
         return _filepaths(self, "train", data_dir, num_shards, shuffled)
 
     def dev_filepaths(self, data_dir: str, num_shards: int, shuffled: bool) -> list[str]:
+        """Paths of the dev shards in `data_dir`."""
         return _filepaths(self, "dev", data_dir, num_shards, shuffled)
 
     def test_filepaths(self, data_dir: str, num_shards: int, shuffled: bool) -> list[str]:
+        """Paths of the test shards in `data_dir`."""
         return _filepaths(self, "test", data_dir, num_shards, shuffled)
 
     def data_filepaths(self, split: str, output_dir: str, num_shards: int, shuffled: bool):
+        """Paths of the shards of `split` (a `DatasetSplit`) in `output_dir`.
+
+        Raises:
+            ValueError: an unknown split.
+        """
         tag = {DatasetSplit.TRAIN: "train", DatasetSplit.EVAL: "dev", DatasetSplit.TEST: "test"}
         if split not in tag:
             raise ValueError(f"Unknown value for split: {split}")

@@ -56,6 +56,7 @@ def text2text_distill_iterator(source_txt_path, target_txt_path, distill_txt_pat
 
 
 def text2self_txt_iterator(txt_path: str) -> Iterator[Sample]:
+    """{"targets": line} for each line."""
     for line in txt_line_iterator(txt_path):
         yield {"targets": line}
 
@@ -69,6 +70,7 @@ def text2class_txt_iterator(source_txt_path, label_txt_path, class_strs=None):
 
 
 def text2real_txt_iterator(source_txt_path, target_txt_path):
+    """{"inputs": line, "targets": [floats]} for parallel files."""
     for inputs, targets in zip(
         txt_line_iterator(source_txt_path), txt_line_iterator(target_txt_path)
     ):
