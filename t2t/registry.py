@@ -25,6 +25,7 @@ _PROBLEM_MODULES = tuple(
     f"t2t.problems.{name}"
     for name in (
         "algorithmic",
+        "cipher",
         "transduction",
         "text_problems",
         "lm",
@@ -35,6 +36,8 @@ _PROBLEM_MODULES = tuple(
     )
 )
 _MODEL_MODULES = ("t2t.models.transformer", "t2t.models.lstm")
+# Each model's hparams sets sit beside it in `<model>_hparams.py`.
+_HPARAMS_MODULES = ("t2t.models.transformer_hparams", "t2t.models.lstm_hparams")
 _MODALITY_MODULES = tuple(
     f"t2t.modalities.{name}"
     for name in (
@@ -50,7 +53,7 @@ _MODALITY_MODULES = tuple(
 _BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
     "problems": _PROBLEM_MODULES,
     "models": _MODEL_MODULES,
-    "hparams": ("t2t.hparams", *_MODEL_MODULES),
+    "hparams": ("t2t.hparams", *_HPARAMS_MODULES),
     "ranged_hparams": ("t2t.hparams",),
     "modalities": _MODALITY_MODULES,
     "optimizers": ("t2t.train.optimizers",),

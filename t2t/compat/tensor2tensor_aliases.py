@@ -26,6 +26,7 @@ MODULE_ALIASES: dict[str, str] = {
     "tensor2tensor.data_generators.text_problems": "t2t.problems.text_problems",
     "tensor2tensor.data_generators.generator_utils": "t2t.problems.generator_utils",
     "tensor2tensor.data_generators.algorithmic": "t2t.problems.algorithmic",
+    "tensor2tensor.data_generators.cipher": "t2t.problems.cipher",
     "tensor2tensor.data_generators.translate": "t2t.problems.translate",
     "tensor2tensor.data_generators.translate_ende": "t2t.problems.translate_ende",
     "tensor2tensor.models.transformer": "t2t.models.transformer",

@@ -15,7 +15,8 @@ from torch import nn
 
 from t2t.errors import HParamsError
 from t2t.layers.attention import MultiheadAttention
-from t2t.layers.common import DenseReluDense, PrePostProcess
+from t2t.layers.ffn import DenseReluDense
+from t2t.layers.prepostprocess import PrePostProcess
 
 
 @dataclass

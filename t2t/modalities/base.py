@@ -28,7 +28,7 @@ from torch import nn
 from t2t import registry
 from t2t.errors import HParamsError
 from t2t.hparams import HParams
-from t2t.layers.common import own_init
+from t2t.layers.initializers import own_init
 
 WeightsFn = Callable[[torch.Tensor], torch.Tensor]
 

@@ -1,4 +1,6 @@
-"""LSTM sequence-to-sequence models (T2T's `models/lstm.py`) and their hparams sets.
+"""LSTM sequence-to-sequence models (T2T's `models/lstm.py`).
+
+Their hparams sets are in `t2t.models.lstm_hparams` (re-exported here).
 
 As in T2T: the encoder reads each input reversed within its length; the decoder starts from
 the encoder's final state and reads the targets shifted right; outputs past a sequence's
@@ -28,9 +30,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from t2t import registry
 from t2t.errors import HParamsError
-from t2t.hparams import HParams, basic_params1
-from t2t.layers import common
-from t2t.layers.common import own_init
+from t2t.hparams import HParams
+from t2t.layers import initializers, sequence_ops
+from t2t.layers.initializers import own_init
 from t2t.models.t2t_model import Features, T2TModel
 
 State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each [layers, B, H]
@@ -76,7 +78,7 @@ class LSTMStack(nn.Module):
             w_ih = getattr(self.lstm, f"weight_ih_l{layer}")
             w_hh = getattr(self.lstm, f"weight_hh_l{layer}")
             kernel = torch.empty(w_ih.shape[1] + hidden, 4 * hidden)  # TF layout
-            common.init_tf_variable_(kernel, initializer, gain)
+            initializers.init_tf_variable_(kernel, initializer, gain)
             with torch.no_grad():
                 w_ih.copy_(kernel[: w_ih.shape[1]].t())
                 w_hh.copy_(kernel[w_ih.shape[1] :].t())
@@ -255,7 +257,7 @@ class Seq2seqBody(nn.Module):
         memory, state = None, None
         if self.encoder is not None:
             memory, state = self.encode(features["inputs"])
-        shifted = common.shift_right(features["targets"])
+        shifted = sequence_ops.shift_right(features["targets"])
         if self.attention:
             # T2T counts non-PAD target ids (+1 for the GO position).
             lengths = (features["targets_raw"] != 0).sum(dim=1) + 1
@@ -365,6 +367,7 @@ class LSTMSeq2seq(CachedLSTMDecoding, T2TModel):
         _init_lstm_model(self, bidirectional=False, attention=False)
 
     def body(self, features: Features) -> torch.Tensor:
+        """Embedded {"inputs": [B, S, H], "targets": [B, T, H]} -> decoder outputs [B, T, H]."""
         return self.seq2seq(features)
 
 
@@ -377,9 +380,11 @@ class LSTMSeq2seqAttention(CachedLSTMDecoding, T2TModel):
         _init_lstm_model(self, bidirectional=False, attention=True)
 
     def body_output_depth(self) -> int:
+        """attention_layer_size with output_attention and one head, else hidden_size."""
         return _attention_output_depth(self.hparams, self.hparams.hidden_size)
 
     def body(self, features: Features) -> torch.Tensor:
+        """Embedded {"inputs": [B, S, H], "targets": [B, T, H]} -> [B, T, body_output_depth]."""
         return self.seq2seq(features)
 
 
@@ -392,9 +397,11 @@ class LSTMSeq2seqBidirectionalEncoder(CachedLSTMDecoding, T2TModel):
         _init_lstm_model(self, bidirectional=True, attention=False)
 
     def body_output_depth(self) -> int:
+        """2 * hidden_size: the decoder starts from the concatenated encoder states."""
         return 2 * self.hparams.hidden_size
 
     def body(self, features: Features) -> torch.Tensor:
+        """Embedded {"inputs": [B, S, H], "targets": [B, T, H]} -> [B, T, 2H]."""
         return self.seq2seq(features)
 
 
@@ -407,9 +414,11 @@ class LSTMSeq2seqAttentionBidirectionalEncoder(CachedLSTMDecoding, T2TModel):
         _init_lstm_model(self, bidirectional=True, attention=True)
 
     def body_output_depth(self) -> int:
+        """attention_layer_size with output_attention and one head, else 2 * hidden_size."""
         return _attention_output_depth(self.hparams, 2 * self.hparams.hidden_size)
 
     def body(self, features: Features) -> torch.Tensor:
+        """Embedded {"inputs": [B, S, H], "targets": [B, T, H]} -> [B, T, body_output_depth]."""
         return self.seq2seq(features)
 
 
@@ -427,81 +436,21 @@ class LSTMEncoder(T2TModel):
         self.encoder.reset_parameters(hp.initializer_gain, hp.initializer)
 
     def body(self, features: Features) -> torch.Tensor:
+        """Embedded inputs [B, S, H] -> encoder outputs [B, S, H] (zeros past each length)."""
         inputs = features["inputs"]
         lengths = length_from_embedding(inputs)
         outputs, _ = self.encoder(reverse_sequence(inputs, lengths), lengths)
         return outputs
 
 
-# ---- hparams sets ---------------------------------------------------------------------
-
-
-@registry.register_hparams
-def lstm_seq2seq() -> HParams:
-    """T2T's LSTM seq2seq: 2 layers of 128 units."""
-    hparams = basic_params1()
-    hparams.daisy_chain_variables = False
-    hparams.batch_size = 1024
-    hparams.hidden_size = 128
-    hparams.num_hidden_layers = 2
-    hparams.initializer = "uniform_unit_scaling"
-    hparams.initializer_gain = 1.0
-    hparams.weight_decay = 0.0
-    return hparams
-
-
-def lstm_attention_base() -> HParams:
-    """lstm_seq2seq + attention settings (not registered in T2T)."""
-    hparams = lstm_seq2seq()
-    hparams.add_hparam("attention_layer_size", hparams.hidden_size)
-    hparams.add_hparam("output_attention", True)
-    hparams.add_hparam("num_heads", 1)
-    return hparams
-
-
-@registry.register_hparams
-def lstm_bahdanau_attention() -> HParams:
-    hparams = lstm_attention_base()
-    hparams.add_hparam("attention_mechanism", "bahdanau")
-    return hparams
-
-
-@registry.register_hparams
-def lstm_luong_attention() -> HParams:
-    hparams = lstm_attention_base()
-    hparams.add_hparam("attention_mechanism", "luong")
-    return hparams
-
-
-@registry.register_hparams
-def lstm_attention() -> HParams:
-    return lstm_bahdanau_attention()
-
-
-@registry.register_hparams
-def lstm_bahdanau_attention_multi() -> HParams:
-    hparams = lstm_bahdanau_attention()
-    hparams.num_heads = 4
-    return hparams
-
-
-@registry.register_hparams
-def lstm_luong_attention_multi() -> HParams:
-    hparams = lstm_luong_attention()
-    hparams.num_heads = 4
-    return hparams
-
-
-@registry.register_hparams
-def lstm_asr_v1() -> HParams:
-    """Bahdanau attention sized for speech recognition."""
-    hparams = lstm_bahdanau_attention()
-    hparams.num_hidden_layers = 2
-    hparams.hidden_size = 256
-    hparams.batch_size = 36
-    hparams.max_input_seq_length = 600000
-    hparams.max_target_seq_length = 350
-    hparams.max_length = hparams.max_input_seq_length
-    hparams.min_length_bucket = hparams.max_input_seq_length // 2
-    hparams.learning_rate = 0.05
-    return hparams
+# The hparams sets live in lstm_hparams.py; re-exported for T2T's `models.lstm.<set>()`.
+from t2t.models.lstm_hparams import (  # noqa: E402, F401
+    lstm_asr_v1,
+    lstm_attention,
+    lstm_attention_base,
+    lstm_bahdanau_attention,
+    lstm_bahdanau_attention_multi,
+    lstm_luong_attention,
+    lstm_luong_attention_multi,
+    lstm_seq2seq,
+)

@@ -19,7 +19,7 @@ from torch import nn
 
 from t2t.errors import HParamsError
 from t2t.hparams import HParams, copy_hparams
-from t2t.layers.common import initialize_module
+from t2t.layers.initializers import initialize_module
 from t2t.modalities import overrides
 from t2t.modalities.base import (
     Modality,

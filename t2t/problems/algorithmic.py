@@ -1,4 +1,7 @@
-"""Algorithmic problems: identity, shift, reverse, addition, multiplication, sort, ciphers.
+"""Algorithmic problems: identity, shift, reverse, addition, multiplication, sort.
+
+Their case generators are in `algorithmic_generators` (re-exported here), the cipher
+problems in `cipher` (T2T's module layout).
 
 Data is bit-for-bit what T2T's t2t-datagen writes: generators draw from NumPy's global
 RNG in T2T's order (t2t-datagen seeds it with --random_seed=429459 before each problem),
@@ -18,8 +21,7 @@ lookup gives a zero embedding, which the encoder takes for padding).
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,9 +29,24 @@ import numpy as np
 from t2t import registry
 from t2t.data import text_encoder
 from t2t.problems import generator_utils
-from t2t.problems.problem import Metrics, ModalityType, Problem, SpaceID
 
-Case = dict[str, list[int]]
+# The generators live in algorithmic_generators.py; T2T code calls them from here.
+from t2t.problems.algorithmic_generators import (  # noqa: F401 - re-exported
+    Case,
+    addition_generator,
+    identity_generator,
+    lower_endian_to_number,
+    multiplication_generator,
+    number_to_lower_endian,
+    random_number_lower_endian,
+    reverse_generator,
+    reverse_generator_nlplike,
+    shift_generator,
+    sort_generator,
+    zipf_distribution,
+    zipf_random_sample,
+)
+from t2t.problems.problem import Metrics, ModalityType, Problem, SpaceID
 
 
 class AlgorithmicProblem(Problem):
@@ -102,131 +119,6 @@ class AlgorithmicProblem(Problem):
         defaults.vocab_size = {"inputs": vocab_size, "targets": vocab_size}
         defaults.input_space_id = SpaceID.DIGIT_0
         defaults.target_space_id = SpaceID.DIGIT_1
-
-
-# ----------------------------------------------------------------------------- generators
-
-
-def identity_generator(
-    nbr_symbols: int, max_length: int, nbr_cases: int, rng: Any = np.random
-) -> Iterator[Case]:
-    """Length ~ U{1..max_length}, symbols ~ U{0..nbr_symbols-1}; targets = inputs."""
-    for _ in range(nbr_cases):
-        length = rng.randint(max_length) + 1
-        # One vectorised draw consumes the RNG exactly as T2T's `length` scalar draws.
-        inputs = rng.randint(nbr_symbols, size=length).tolist()
-        yield {"inputs": inputs, "targets": inputs}
-
-
-def shift_generator(
-    nbr_symbols: int, shift: int, max_length: int, nbr_cases: int, rng: Any = np.random
-) -> Iterator[Case]:
-    """Symbols ~ U{0..nbr_symbols-shift-1}; targets = inputs + shift."""
-    for _ in range(nbr_cases):
-        length = rng.randint(max_length) + 1
-        inputs = rng.randint(nbr_symbols - shift, size=length).tolist()
-        yield {"inputs": inputs, "targets": [i + shift for i in inputs]}
-
-
-def reverse_generator(
-    nbr_symbols: int, max_length: int, nbr_cases: int, rng: Any = np.random
-) -> Iterator[Case]:
-    """As identity; targets = reversed inputs."""
-    for _ in range(nbr_cases):
-        length = rng.randint(max_length) + 1
-        inputs = rng.randint(nbr_symbols, size=length).tolist()
-        yield {"inputs": inputs, "targets": inputs[::-1]}
-
-
-def zipf_distribution(nbr_symbols: int, alpha: float) -> list[float]:
-    """Cumulative Zipf distribution [0, c1, ..., 1] (length nbr_symbols + 1)."""
-    weights = np.power(np.arange(1, nbr_symbols + 1), -alpha)
-    zeta = np.r_[0.0, np.cumsum(weights)]
-    return [x / zeta[-1] for x in zeta]
-
-
-def zipf_random_sample(distr_map: Sequence[float], sample_len: int, rng: Any = np.random):
-    """`sample_len` symbols in 1..n drawn from the cumulative Zipf map."""
-    u = rng.random_sample(sample_len)
-    return list(np.searchsorted(distr_map, u))
-
-
-def reverse_generator_nlplike(
-    nbr_symbols: int,
-    max_length: int,
-    nbr_cases: int,
-    scale_std_dev: float = 100,
-    alpha: float = 1.5,
-    rng: Any = np.random,
-) -> Iterator[Case]:
-    """Zipf-distributed symbols, Gaussian lengths around max_length/2; targets reversed."""
-    std_dev = max_length / scale_std_dev
-    distr_map = zipf_distribution(nbr_symbols, alpha)
-    for _ in range(nbr_cases):
-        length = int(abs(rng.normal(loc=max_length / 2, scale=std_dev)) + 1)
-        inputs = [int(x) for x in zipf_random_sample(distr_map, length, rng)]
-        yield {"inputs": inputs, "targets": inputs[::-1]}
-
-
-def lower_endian_to_number(digits: Sequence[int], base: int) -> int:
-    """[7, 3, 1, 2] base 10 -> 2137."""
-    return sum(d * base**i for i, d in enumerate(digits))
-
-
-def number_to_lower_endian(n: int, base: int) -> list[int]:
-    """2137 base 10 -> [7, 3, 1, 2]; 0 -> [0]."""
-    digits = [n % base]
-    n //= base
-    while n:
-        digits.append(n % base)
-        n //= base
-    return digits
-
-
-def random_number_lower_endian(length: int, base: int, rng: Any = np.random) -> list[int]:
-    """`length` random digits, the most significant (last) non-zero unless length == 1."""
-    if length == 1:
-        return [rng.randint(base)]
-    prefix = rng.randint(base, size=length - 1).tolist()
-    return prefix + [rng.randint(base - 1) + 1]
-
-
-def _arithmetic_generator(base, max_length, nbr_cases, operation, rng) -> Iterator[Case]:
-    if max_length < 3:
-        raise ValueError("Maximum length must be at least 3.")
-    for _ in range(nbr_cases):
-        l1 = rng.randint(max_length // 2) + 1
-        l2 = rng.randint(max_length - l1 - 1) + 1
-        n1 = random_number_lower_endian(l1, base, rng)
-        n2 = random_number_lower_endian(l2, base, rng)
-        result = operation(lower_endian_to_number(n1, base), lower_endian_to_number(n2, base))
-        inputs = [int(x) for x in n1] + [base] + [int(x) for x in n2]
-        yield {"inputs": inputs, "targets": number_to_lower_endian(result, base)}
-
-
-def addition_generator(base: int, max_length: int, nbr_cases: int, rng: Any = np.random):
-    """inputs = n1 + [base] + n2 (lower-endian digits); targets = digits of n1 + n2."""
-    return _arithmetic_generator(base, max_length, nbr_cases, lambda a, b: a + b, rng)
-
-
-def multiplication_generator(base: int, max_length: int, nbr_cases: int, rng: Any = np.random):
-    """inputs = n1 + [base] + n2 (lower-endian digits); targets = digits of n1 * n2."""
-    return _arithmetic_generator(base, max_length, nbr_cases, lambda a, b: a * b, rng)
-
-
-def sort_generator(
-    nbr_symbols: int, max_length: int, nbr_cases: int, unique: bool = False, rng: Any = np.random
-) -> Iterator[Case]:
-    """Length ~ U{1..max_length}; symbols with (or, if `unique`, without) replacement."""
-    for _ in range(nbr_cases):
-        length = rng.randint(max_length) + 1
-        if unique:
-            symbols = np.arange(nbr_symbols)
-            rng.shuffle(symbols)
-            inputs = symbols[:length].tolist()
-        else:
-            inputs = rng.randint(nbr_symbols, size=length).tolist()
-        yield {"inputs": inputs, "targets": sorted(inputs)}
 
 
 # ----------------------------------------------------------------------------- problems
@@ -510,173 +402,3 @@ class TinyAlgo(AlgorithmicIdentityBinary40):
             self.dev_filepaths(data_dir, 1, shuffled=True),
             100,
         )
-
-
-# ----------------------------------------------------------------------------- ciphers
-
-
-class ShiftEncryptionLayer:
-    """Maps vocab[i] to the alphabet rotated right by `shift`: x -> (x - shift) mod n."""
-
-    def __init__(self, vocab: Sequence[int], shift: int) -> None:
-        self.shift = shift
-        rotated = deque(vocab)
-        rotated.rotate(shift)
-        self.encrypt = dict(zip(vocab, list(rotated)))
-        self.decrypt = dict(zip(list(rotated), vocab))
-
-    def encrypt_character(self, character: int) -> int:
-        """The cipher symbol of a plaintext symbol."""
-        return self.encrypt[character]
-
-    def decrypt_character(self, character: int) -> int:
-        """The plaintext symbol of a cipher symbol."""
-        return self.decrypt[character]
-
-
-def generate_plaintext_random(
-    plain_vocab: Sequence[int],
-    distribution: Sequence[float] | None,
-    train_samples: int,
-    length: int,
-    rng: Any = np.random,
-) -> np.ndarray:
-    """One [train_samples, length] draw of symbol indices (T2T draws all cases at once)."""
-    if distribution is not None and len(distribution) != len(plain_vocab):
-        raise ValueError("distribution and vocabulary differ in length")
-    return rng.choice(range(len(plain_vocab)), (train_samples, length), p=distribution)
-
-
-def _shift_enciphered(plaintext, plain_vocab: Sequence[int], shift: int) -> Iterator[list[int]]:
-    cipher = ShiftEncryptionLayer(list(plain_vocab), shift)
-    for sentence in plaintext:
-        yield [cipher.encrypt_character(int(c)) for c in sentence]
-
-
-def _vigenere_enciphered(plaintext, plain_vocab: Sequence[int], key: Sequence[int]):
-    vocab = list(plain_vocab)
-    layers = [ShiftEncryptionLayer(vocab, i) for i in range(len(vocab))]
-    for sentence in plaintext:
-        yield [layers[key[j % len(key)]].encrypt_character(int(c)) for j, c in enumerate(sentence)]
-
-
-def encipher_shift(plaintext, plain_vocab: Sequence[int], shift: int) -> list[list[int]]:
-    """Every sentence of `plaintext` (rows of symbol indices) shift-enciphered."""
-    return list(_shift_enciphered(plaintext, plain_vocab, shift))
-
-
-def encipher_vigenere(plaintext, plain_vocab: Sequence[int], key: Sequence[int]):
-    """Every sentence enciphered with the Vigenere `key` (a shift per position)."""
-    return list(_vigenere_enciphered(plaintext, plain_vocab, key))
-
-
-@registry.register_problem
-class AlgorithmicCipherShift5(AlgorithmicProblem):
-    """Shift cipher over 5 symbols with a skewed plaintext distribution."""
-
-    @property
-    def num_symbols(self) -> int:
-        """Five symbols."""
-        return 5
-
-    @property
-    def distribution(self) -> list[float]:
-        """Probability of each plaintext symbol."""
-        return [0.4, 0.3, 0.2, 0.08, 0.02]
-
-    @property
-    def shift(self) -> int:
-        """Rotation of the alphabet (1)."""
-        return 1
-
-    def generator(self, nbr_symbols, max_length, nbr_cases):
-        """Plaintext drawn from `distribution`; targets are its shift encipherment."""
-        vocab = range(nbr_symbols)
-        indices = generate_plaintext_random(vocab, self.distribution, nbr_cases, max_length)
-        # Enciphered lazily: the plaintext is one draw (as T2T), the cipher is per case.
-        codes = _shift_enciphered(indices, vocab, self.shift)
-        for plain, code in zip(indices, codes):
-            yield {"inputs": plain.tolist(), "targets": code}
-
-    @property
-    def train_length(self) -> int:
-        """Longest training sequence (100)."""
-        return 100
-
-    @property
-    def dev_length(self) -> int:
-        """Longest dev sequence (the training one)."""
-        return self.train_length
-
-
-@registry.register_problem
-class AlgorithmicCipherVigenere5(AlgorithmicProblem):
-    """Vigenere cipher (key [1, 3]) over 5 symbols."""
-
-    @property
-    def num_symbols(self) -> int:
-        """Five symbols."""
-        return 5
-
-    @property
-    def distribution(self) -> list[float]:
-        """Probability of each plaintext symbol."""
-        return [0.4, 0.3, 0.2, 0.08, 0.02]
-
-    @property
-    def key(self) -> list[int]:
-        """Shift of each position, cycled (Vigenere key [1, 3])."""
-        return [1, 3]
-
-    def generator(self, nbr_symbols, max_length, nbr_cases):
-        """Plaintext drawn from `distribution`; targets are its Vigenere encipherment."""
-        vocab = range(nbr_symbols)
-        indices = generate_plaintext_random(vocab, self.distribution, nbr_cases, max_length)
-        codes = _vigenere_enciphered(indices, vocab, self.key)
-        for plain, code in zip(indices, codes):
-            yield {"inputs": plain.tolist(), "targets": code}
-
-    @property
-    def train_length(self) -> int:
-        """Longest training sequence (200)."""
-        return 200
-
-    @property
-    def dev_length(self) -> int:
-        """Longest dev sequence (the training one)."""
-        return self.train_length
-
-
-def _linear_distribution(n: int) -> list[float]:
-    total = sum(range(n))
-    return [v / total for v in range(n)]
-
-
-@registry.register_problem
-class AlgorithmicCipherShift200(AlgorithmicCipherShift5):
-    """Shift cipher over 200 symbols, symbol v drawn with probability proportional to v."""
-
-    @property
-    def num_symbols(self) -> int:
-        """200 symbols."""
-        return 200
-
-    @property
-    def distribution(self) -> list[float]:
-        """Symbol v with probability v / sum(0..199)."""
-        return _linear_distribution(self.num_symbols)
-
-
-@registry.register_problem
-class AlgorithmicCipherVigenere200(AlgorithmicCipherVigenere5):
-    """Vigenere cipher over 200 symbols, symbol v drawn with probability proportional to v."""
-
-    @property
-    def num_symbols(self) -> int:
-        """200 symbols."""
-        return 200
-
-    @property
-    def distribution(self) -> list[float]:
-        """Symbol v with probability v / sum(0..199)."""
-        return _linear_distribution(self.num_symbols)

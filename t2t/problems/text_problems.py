@@ -9,12 +9,11 @@ for T2T subclass these classes unchanged.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from t2t import registry
-from t2t.data import example_codec, text_encoder
+from t2t.data import text_encoder
 from t2t.data.text_encoder import EOS_ID
 from t2t.problems import generator_utils
 from t2t.problems.problem import (
@@ -27,7 +26,21 @@ from t2t.problems.problem import (
     preprocess_example_common,
 )
 
-Sample = dict[str, Any]
+# Generation-time packing and the file iterators live in their own modules; T2T code
+# reaches them through text_problems.
+from t2t.problems.text_iterators import (  # noqa: F401 - re-exported
+    Sample,
+    text2class_txt_iterator,
+    text2real_txt_iterator,
+    text2self_txt_iterator,
+    text2text_distill_iterator,
+    text2text_txt_iterator,
+    text2text_txt_iterator_with_index,
+    text2text_txt_iterator_with_label,
+    text2text_txt_tab_iterator,
+    txt_line_iterator,
+)
+from t2t.problems.text_packing import pack_examples, pack_records  # noqa: F401 - re-exported
 
 
 class VocabType:
@@ -325,87 +338,6 @@ def text2text_generate_encoded(
         yield sample
 
 
-# ----------------------------------------------------------------------------- packing
-
-
-def pack_examples(
-    examples: Iterable[Mapping[str, list[int]]],
-    has_inputs: bool,
-    packed_length: int = 256,
-    spacing: int = 2,
-    queue_size: int = 10,
-    chop_long_sequences: bool = False,
-) -> Iterator[dict[str, list[int]]]:
-    """T2T's generation-time packing: first-fit into up to `queue_size` open packed examples.
-
-    Each packed example carries `<stream>_segmentation` (1, 2, ... per original example)
-    and `<stream>_position` (0.. within each original example); language-model packs get
-    `inputs = [0]`. Packed examples are not padded on disk.
-    """
-    streams = ["inputs", "targets"] if has_inputs else ["targets"]
-    packers: list[dict[str, list[int]]] = []
-    for example in examples:
-        pieces = [list(example[s]) for s in streams]
-        if chop_long_sequences and not has_inputs and len(pieces[0]) > packed_length:
-            # T2T: every full fragment is its own example; the (maybe empty) rest is packed.
-            num_fragments = len(pieces[0]) // packed_length
-            for i in range(num_fragments):
-                fragment = pieces[0][packed_length * i : packed_length * (i + 1)]
-                yield _packed_output(_new_packer(streams, [fragment]), has_inputs)
-            pieces = [pieces[0][packed_length * num_fragments :]]
-        for packer in packers:
-            if all(
-                len(packer[s]) + spacing + len(p) <= packed_length for s, p in zip(streams, pieces)
-            ):
-                _add_to_packer(packer, streams, pieces, spacing)
-                break
-        else:
-            if len(packers) == queue_size:
-                yield _packed_output(packers.pop(0), has_inputs)
-            packers.append(_new_packer(streams, pieces))
-    for packer in packers:
-        yield _packed_output(packer, has_inputs)
-
-
-def _new_packer(streams: list[str], pieces: list[list[int]]) -> dict[str, list[int]]:
-    packer = {}
-    for stream, piece in zip(streams, pieces):
-        packer[stream] = list(piece)
-        packer[stream + "_segmentation"] = [1] * len(piece)
-        packer[stream + "_position"] = list(range(len(piece)))
-    return packer
-
-
-def _add_to_packer(packer, streams, pieces, spacing) -> None:
-    for stream, piece in zip(streams, pieces):
-        segmentation = packer[stream + "_segmentation"]
-        segment = segmentation[-1] + 1 if segmentation else 1
-        packer[stream] += [0] * spacing + list(piece)
-        packer[stream + "_segmentation"] += [0] * spacing + [segment] * len(piece)
-        packer[stream + "_position"] += [0] * spacing + list(range(len(piece)))
-
-
-def _packed_output(packer: dict[str, list[int]], has_inputs: bool) -> dict[str, list[int]]:
-    if has_inputs:
-        return packer
-    return {"inputs": [0], **packer}
-
-
-def pack_records(
-    records: list[bytes], has_inputs: bool, packed_length: int, spacing: int
-) -> list[bytes]:
-    """Packs serialized Text2Text records (used after shuffling each shard)."""
-    streams = ["inputs", "targets"] if has_inputs else ["targets"]
-    examples = []
-    for record in records:
-        decoded = example_codec.decode_example(record)
-        examples.append({s: decoded[s].tolist() for s in streams})
-    packed = pack_examples(
-        examples, has_inputs, packed_length, spacing=spacing, chop_long_sequences=not has_inputs
-    )
-    return [generator_utils.serialize_case(ex) for ex in packed]
-
-
 # ----------------------------------------------------------------------------- subclasses
 
 
@@ -527,79 +459,6 @@ class Text2textTmpdirTokens(Text2textTmpdir):
 def txt_lines(directory: str, name: str) -> list[str]:
     with open(os.path.join(directory, name), encoding="utf-8") as f:
         return f.readlines()
-
-
-# ----------------------------------------------------------------------------- iterators
-
-
-def txt_line_iterator(txt_path: str) -> Iterator[str]:
-    """Each line of the file, stripped."""
-    with open(txt_path, encoding="utf-8") as f:
-        for line in f:
-            yield line.strip()
-
-
-def text2text_txt_iterator(source_txt_path: str, target_txt_path: str) -> Iterator[Sample]:
-    """{"inputs": line, "targets": line} for parallel files (stops at the shorter)."""
-    for inputs, targets in zip(
-        txt_line_iterator(source_txt_path), txt_line_iterator(target_txt_path)
-    ):
-        yield {"inputs": inputs, "targets": targets}
-
-
-def text2text_txt_iterator_with_label(source_txt_path, target_txt_path) -> Iterator[Sample]:
-    """Targets lines `text\\tExtra_Label: N` -> {"inputs", "targets", "extra_label": [N]}."""
-    pattern = re.compile(r"(.*)\tExtra_Label: (.*)")
-    for inputs, line in zip(txt_line_iterator(source_txt_path), txt_line_iterator(target_txt_path)):
-        match = pattern.match(line)
-        if not match:
-            raise ValueError(f"target line without '\\tExtra_Label: ': {line!r}")
-        yield {"inputs": inputs, "targets": match.group(1), "extra_label": [int(match.group(2))]}
-
-
-def text2text_txt_iterator_with_index(source_txt_path, target_txt_path) -> Iterator[Sample]:
-    """Adds "idx": [line number]."""
-    for i, sample in enumerate(text2text_txt_iterator(source_txt_path, target_txt_path)):
-        sample["idx"] = [i]
-        yield sample
-
-
-def text2text_distill_iterator(source_txt_path, target_txt_path, distill_txt_path):
-    """Adds "dist_targets" text from a third parallel file."""
-    for inputs, targets, dist in zip(
-        txt_line_iterator(source_txt_path),
-        txt_line_iterator(target_txt_path),
-        txt_line_iterator(distill_txt_path),
-    ):
-        yield {"inputs": inputs, "targets": targets, "dist_targets": dist}
-
-
-def text2self_txt_iterator(txt_path: str) -> Iterator[Sample]:
-    for line in txt_line_iterator(txt_path):
-        yield {"targets": line}
-
-
-def text2class_txt_iterator(source_txt_path, label_txt_path, class_strs=None):
-    """{"inputs": line, "label": int}; labels are ints, or indices into `class_strs`."""
-    class_strs = [s.strip() for s in class_strs] if class_strs else None
-    for inputs, label in zip(txt_line_iterator(source_txt_path), txt_line_iterator(label_txt_path)):
-        label = label.strip()
-        yield {"inputs": inputs, "label": class_strs.index(label) if class_strs else int(label)}
-
-
-def text2real_txt_iterator(source_txt_path, target_txt_path):
-    for inputs, targets in zip(
-        txt_line_iterator(source_txt_path), txt_line_iterator(target_txt_path)
-    ):
-        yield {"inputs": inputs, "targets": [float(x) for x in targets.split()]}
-
-
-def text2text_txt_tab_iterator(txt_path: str) -> Iterator[Sample]:
-    """Lines `inputs\\ttargets` (split at the first tab; lines without a tab skipped)."""
-    for line in txt_line_iterator(txt_path):
-        if line and "\t" in line:
-            inputs, targets = line.split("\t", 1)
-            yield {"inputs": inputs.strip(), "targets": targets.strip()}
 
 
 __all__ = [

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from t2t.data import text_encoder
+from t2t.data import subword_encoder, text_encoder
 from t2t.errors import DataError
 
 GOLDEN = pathlib.Path(__file__).parent.parent / "golden" / "text_encoder"
@@ -159,7 +159,7 @@ def test_string_kinds_share_cache_entries(subword) -> None:
 
 
 def test_cache_is_cleared_at_the_limit(subword, monkeypatch) -> None:
-    monkeypatch.setattr(text_encoder, "_MEMO_LIMIT", 3)
+    monkeypatch.setattr(subword_encoder, "_MEMO_LIMIT", 3)
     encoder = small_encoder()
     assert_native(encoder, subword)
     words = [f"w{i}" for i in range(20)]
@@ -231,7 +231,7 @@ def test_pure_python_env_var(monkeypatch) -> None:
 
 
 def test_without_the_extension(monkeypatch) -> None:
-    monkeypatch.setattr(text_encoder, "_subword", None)
+    monkeypatch.setattr(subword_encoder, "_subword", None)
     encoder = small_encoder()
     assert encoder.decode(encoder.encode("The Dog")) == "The Dog"
     assert encoder._native is False

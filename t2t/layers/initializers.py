@@ -1,0 +1,91 @@
+"""T2T's initializers: TF's variance scaling, the `initializer` hparam, per-module init.
+
+A parameter a layer initializes itself is tagged with `own_init` and left alone.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from t2t.errors import HParamsError
+from t2t.layers.norms import LayerNorm
+
+
+def variance_scaling_(
+    tensor: torch.Tensor, gain: float, fan_in: int, fan_out: int, distribution: str = "uniform"
+) -> torch.Tensor:
+    """TF's `variance_scaling_initializer(gain, mode="fan_avg")` in place.
+
+    Uniform: U(-limit, limit) with limit = sqrt(3 * gain / fan_avg). Normal: TF1's truncated
+    normal with stddev sqrt(gain / fan_avg) / 0.8796... (the truncation correction).
+    """
+    fan_avg = max(1.0, (fan_in + fan_out) / 2.0)
+    with torch.no_grad():
+        if distribution == "uniform":
+            limit = math.sqrt(3.0 * gain / fan_avg)
+            return tensor.uniform_(-limit, limit)
+        std = math.sqrt(gain / fan_avg) / 0.87962566103423978
+        return nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std)
+
+
+def init_tf_variable_(tensor: torch.Tensor, initializer: str, gain: float) -> None:
+    """Initializes a TF-layout variable [fan_in, ..., fan_out] as T2T's scope initializer.
+
+    Args:
+        tensor: a parameter whose FIRST dim is the input side and LAST dim the output side
+            (TF layout: a dense kernel is [in, out], an embedding table [rows, depth]).
+        initializer: T2T's `initializer` hparam: "uniform_unit_scaling", "normal_unit_scaling",
+            "uniform", "orthogonal", "xavier".
+        gain: `initializer_gain`.
+
+    Raises:
+        HParamsError: an unknown initializer name.
+    """
+    fan_in = math.prod(tensor.shape[:-1]) if tensor.dim() > 1 else tensor.shape[0]
+    fan_out = tensor.shape[-1]
+    with torch.no_grad():
+        if initializer == "uniform_unit_scaling":
+            variance_scaling_(tensor, gain, fan_in, fan_out, "uniform")
+        elif initializer == "normal_unit_scaling":
+            variance_scaling_(tensor, gain, fan_in, fan_out, "normal")
+        elif initializer == "uniform":
+            tensor.uniform_(-0.1 * gain, 0.1 * gain)
+        elif initializer == "orthogonal":
+            nn.init.orthogonal_(tensor, gain=gain)
+        elif initializer == "xavier":
+            variance_scaling_(tensor, 1.0, fan_in, fan_out, "uniform")
+        else:
+            raise HParamsError(f"Unrecognized initializer: {initializer}")
+
+
+def initialize_module(module: nn.Module, initializer: str, gain: float) -> None:
+    """Applies T2T's initialization to every parameter of `module` that has no own init.
+
+    As in T2T: dense kernels and other weights get the scope initializer (`initializer`,
+    `initializer_gain`); biases start at zero; norm scales at one. A parameter tagged with
+    `_t2t_own_init = True` (symbol embeddings: N(0, depth^-0.5)) is left as its layer set it.
+    torch's `nn.Linear.weight` is [out, in], so it is initialized through its transpose.
+    """
+    if not initializer:
+        return
+    for sub in module.modules():
+        for name, param in sub.named_parameters(recurse=False):
+            if getattr(param, "_t2t_own_init", False):
+                continue
+            if isinstance(sub, nn.Linear) and name == "weight":
+                init_tf_variable_(param.data.t(), initializer, gain)  # TF kernel [in, out]
+            elif isinstance(sub, (nn.LSTM, nn.LSTMCell)) and name.startswith("weight"):
+                init_tf_variable_(param.data.t(), initializer, gain)
+            elif name.startswith("bias"):
+                nn.init.zeros_(param)
+            elif isinstance(sub, (nn.LayerNorm, LayerNorm)) or name == "scale":
+                nn.init.ones_(param)
+            elif param.dim() >= 2:
+                init_tf_variable_(param.data, initializer, gain)
+
+
+def own_init(param: nn.Parameter) -> nn.Parameter:
+    """Marks a parameter as initialized by its layer (skipped by `initialize_module`)."""
+    param._t2t_own_init = True
+    return param
