@@ -50,6 +50,7 @@ class LoadedModel:
 
     @property
     def device(self) -> torch.device:
+        """The device the model's parameters live on (inputs are moved there)."""
         return next(self.model.parameters()).device
 
     def _input_encoder(self) -> Any:

@@ -223,8 +223,10 @@ class StreamingMean:
         self.count = 0.0
 
     def update(self, value_sum: Tensor | float, weight_sum: Tensor | float) -> None:
+        """Adds a batch: `value_sum` (weighted sum of the metric) and `weight_sum` (its weight)."""
         self.total += float(value_sum)
         self.count += float(weight_sum)
 
     def result(self) -> float:
+        """The weighted mean so far; 0.0 while no weight was added (TF's div_no_nan)."""
         return self.total / self.count if self.count else 0.0

@@ -54,10 +54,12 @@ def checkpoint_step(prefix: str) -> int:
 
 
 def weights_path(prefix: str) -> str:
+    """The model-weights file of checkpoint `prefix`: `<prefix>.safetensors`."""
     return prefix + WEIGHTS_SUFFIX
 
 
 def state_path(prefix: str) -> str:
+    """The training-state file (optimizer, step, RNG) of checkpoint `prefix`: `.state.pt`."""
     return prefix + STATE_SUFFIX
 
 
