@@ -153,6 +153,7 @@ class Registry:
             return key_or_value
 
         def decorator(value: Any) -> Any:
+            """Registers `value` under the name given to `register` and returns it unchanged."""
             self[key_or_value] = value
             return value
 

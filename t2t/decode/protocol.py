@@ -158,6 +158,7 @@ def slow_infer(
     batch = (prefix if prefix is not None else features["inputs"]).shape[0]
 
     def symbols_to_logits_fn(ids, i, step_states):
+        """One uncached step: the whole model on ids [N, i+1] -> (logits [N, V], states)."""
         step_features = {k: v for k, v in features.items() if k not in step_states}
         step_features.update(step_states)
         step_features.pop("partial_targets", None)
@@ -231,6 +232,7 @@ def fast_infer(
     shared = states.pop("shared", None)
 
     def symbols_to_logits_fn(ids, i, step_states):
+        """One cached step via `model.decode_step`: ids [N, i+1] -> (logits [N, V], new states)."""
         if shared is not None:
             step_states = {**step_states, "shared": shared}
         logits, step_states = model.decode_step(ids, i, step_states)

@@ -105,6 +105,7 @@ def write_checkpoint_index(output_dir: str, prefixes: list[str]) -> None:
     text = "".join(line + "\n" for line in lines)
 
     def write(tmp: str) -> None:
+        """Writes the index text to the temporary file `tmp`."""
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
 

@@ -283,6 +283,7 @@ def evaluate(
     sums: dict[str, list[float]] = {}
 
     def add(name: str, num: Any, den: Any) -> None:
+        """Adds one batch's (numerator, denominator) to the running sums of `name`."""
         total = sums.setdefault(name, [0.0, 0.0])
         total[0] += float(num)
         total[1] += float(den)
