@@ -208,9 +208,19 @@ class TransformerDecoder(nn.Module):
         memory_bias: torch.Tensor | None = None,
         cache: dict | None = None,
     ) -> torch.Tensor:
-        """x: [B, T, H]; self_bias: [1 or B, 1, T, T(+cached)]; memory: [B, S, H].
+        """Runs the decoder stack and the final preprocess.
 
-        cache: {"layer_i": {"self": {...}, "encdec": {...}}} for incremental decoding.
+        Args:
+            x: [B, T, H] embedded targets (T = 1 during a cached decoding step).
+            self_bias: causal bias broadcastable to [B, heads, T, T(+cached)], e.g.
+                [1, 1, T, T]; None for no mask.
+            memory: [B, S, H] encoder output, or None.
+            memory_bias: bias broadcastable to [B, heads, T, S] (usually [B, 1, 1, S]).
+            cache: {"layer_i": {"self": {...}, "encdec": {...}}} for incremental decoding,
+                updated in place; None for a full forward pass.
+
+        Returns:
+            [B, T, H].
         """
         for i, layer in enumerate(self.layers):
             layer_cache = cache[f"layer_{i}"] if cache is not None else None

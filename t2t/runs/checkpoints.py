@@ -253,8 +253,18 @@ def register_checkpoint(
     keep_checkpoint_max: int | None,
     preserve: Callable[[str], bool] | None = None,
 ) -> None:
-    """Makes `prefix` the latest in the index and deletes checkpoints beyond the newest
-    keep_checkpoint_max (0 or None keeps all). The index is rewritten before any deletion."""
+    """Makes `prefix` the latest in the index and prunes the older checkpoints.
+
+    The index is rewritten before any deletion, so it never names a deleted file.
+
+    Args:
+        output_dir: the run's directory.
+        prefix: the checkpoint just written, `<output_dir>/model.ckpt-<step>`.
+        keep_checkpoint_max: how many of the newest checkpoints the index keeps; 0 or None
+            keeps all.
+        preserve: called with each pruned prefix; True leaves its files on disk, out of
+            the index (TF's keep_checkpoint_every_n_hours).
+    """
     step = checkpoint_step(prefix)
     kept = [p for p in list_checkpoints(output_dir) if checkpoint_step(p) != step] + [prefix]
     kept = sorted(kept, key=checkpoint_step)
