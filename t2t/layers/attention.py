@@ -335,8 +335,8 @@ class MultiheadAttention(nn.Module):
                 k, v = cache.append(k, v)
             elif cache is not None:
                 if "k" in cache:
-                    k = torch.cat([cache["k"], k], dim=2)
-                    v = torch.cat([cache["v"], v], dim=2)
+                    k = torch.cat([cache["k"], k], dim=2)  # [B, h, t+Lk, dk]
+                    v = torch.cat([cache["v"], v], dim=2)  # [B, h, t+Lk, dv]
                 cache["k"], cache["v"] = k, v
         return self.output_transform(combine_heads(self._attend(q, k, v, bias)))
 
@@ -391,7 +391,7 @@ class MultiheadAttention(nn.Module):
             idx = relative_positions(q.shape[2], k.shape[2], self.max_relative_position, q.device)
             rel_k = self.relative_keys[idx]  # [Lq, Lk, dk]
             rel_v = self.relative_values[idx]  # [Lq, Lk, dv]
-            logits = logits + torch.einsum("bhqd,qkd->bhqk", q, rel_k)
+            logits = logits + torch.einsum("bhqd,qkd->bhqk", q, rel_k)  # [B, h, Lq, Lk]
         if bias is not None:
             logits = logits + bias.to(logits.dtype)
         weights = softmax_last(logits)
@@ -400,5 +400,5 @@ class MultiheadAttention(nn.Module):
         )
         out = torch.matmul(weights, v)  # [B, h, Lq, dv]
         if rel_v is not None:
-            out = out + torch.einsum("bhqk,qkd->bhqd", weights, rel_v)
+            out = out + torch.einsum("bhqk,qkd->bhqd", weights, rel_v)  # [B, h, Lq, dv]
         return out
