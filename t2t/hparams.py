@@ -293,21 +293,34 @@ class RangedHParams:
         self.specs[name] = spec
 
     def set_categorical(self, name: str, categories: list[Any], length: int | None = None) -> None:
+        """Declares `name` as one of `categories` (Cloud ML's CATEGORICAL).
+
+        `length` is accepted for T2T's signature; the parameter specs do not use it.
+        """
         self._set(name, "CATEGORICAL", {"categoricalValues": list(categories)})
 
     def set_discrete(self, name: str, feasible_points: list[Any], scale: int | None = None) -> None:
+        """Declares `name` as one of the numeric `feasible_points` (DISCRETE).
+
+        Args:
+            name: hparam name.
+            feasible_points: the allowed values.
+            scale: LINEAR_SCALE, LOG_SCALE, REVERSE_LOG_SCALE, or None for no scale type.
+        """
         spec: dict[str, Any] = {"discreteValues": list(feasible_points)}
         if scale:
             spec["scaleType"] = _SCALE_NAMES[scale]
         self._set(name, "DISCRETE", spec)
 
     def set_float(self, name: str, low: float, high: float, scale: int | None = None) -> None:
+        """Declares `name` as a float in [low, high] (DOUBLE), optionally with a scale type."""
         spec: dict[str, Any] = {"minValue": low, "maxValue": high}
         if scale:
             spec["scaleType"] = _SCALE_NAMES[scale]
         self._set(name, "DOUBLE", spec)
 
     def set_int(self, name: str, low: int, high: int, scale: int | None = None) -> None:
+        """Declares `name` as an integer in [low, high] (INTEGER), optionally with a scale type."""
         spec: dict[str, Any] = {"minValue": low, "maxValue": high}
         if scale:
             spec["scaleType"] = _SCALE_NAMES[scale]

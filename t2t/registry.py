@@ -156,6 +156,7 @@ class Registry:
             return key_or_value
 
         def decorator(value: Any) -> Any:
+            """Registers `value` under the name given to `register` and returns it unchanged."""
             self[key_or_value] = value
             return value
 
@@ -196,6 +197,7 @@ class Registry:
         return key in self._entries_loaded()
 
     def keys(self) -> list[str]:
+        """The registered names, in registration order (built-ins loaded first)."""
         return list(self._entries_loaded())
 
     def __iter__(self) -> Iterator[str]:
@@ -205,12 +207,15 @@ class Registry:
         return len(self._entries_loaded())
 
     def values(self) -> list[Any]:
+        """What a lookup of each name returns (for hparams: a fresh HParams per set)."""
         return [self[key] for key in self.keys()]
 
     def items(self) -> list[tuple[str, Any]]:
+        """(name, lookup result) pairs, as `values()`."""
         return [(key, self[key]) for key in self.keys()]
 
     def get(self, key: str, default: Any = None) -> Any:
+        """`self[key]` if `key` is registered, else `default`."""
         return self[key] if key in self else default
 
     def _clear(self) -> None:
@@ -358,19 +363,23 @@ def problem(name: str, **kwargs: Any) -> Any:
 
 
 def list_models() -> list[str]:
+    """Registered model names, sorted."""
     return sorted(Registries.models.keys())
 
 
 def list_hparams(prefix: str | None = None) -> list[str]:
+    """Registered hparams set names, sorted; only those starting with `prefix` if given."""
     names = sorted(Registries.hparams.keys())
     return [n for n in names if n.startswith(prefix)] if prefix else names
 
 
 def list_ranged_hparams() -> list[str]:
+    """Registered ranged-hparams (search space) names, sorted."""
     return sorted(Registries.ranged_hparams.keys())
 
 
 def list_problems() -> list[str]:
+    """Registered base problem names, sorted (without `_rev` / `_copy` variants)."""
     return sorted(Registries.problems.keys())
 
 
@@ -378,14 +387,17 @@ list_base_problems = list_problems
 
 
 def list_modalities() -> list[str]:
+    """Registered modality names (T2T's ModalityType values), sorted."""
     return sorted(Registries.modalities.keys())
 
 
 def list_optimizers() -> list[str]:
+    """Registered optimizer names, sorted."""
     return sorted(Registries.optimizers.keys())
 
 
 def list_learning_rate_schedules() -> list[str]:
+    """Registered learning-rate schedule names, sorted."""
     return sorted(Registries.learning_rate_schedules.keys())
 
 

@@ -89,6 +89,11 @@ def build_vocab(
 
 
 def main(argv: list[str]) -> None:
+    """Entry point of t2t-build-vocab: builds the vocabulary the flags describe and reports it.
+
+    Raises:
+        DataError: stray positional arguments, inconsistent flags or an unwritable vocab file.
+    """
     if len(argv) > 1:
         raise DataError(f"unexpected arguments: {' '.join(argv[1:])}")
     _check_flags()
@@ -113,6 +118,7 @@ def main(argv: list[str]) -> None:
 
 
 def run() -> None:
+    """Console-script entry point (`t2t-build-vocab`)."""
     cli.run(main)
 
 

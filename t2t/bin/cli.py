@@ -36,6 +36,7 @@ def run(main: Callable[[list[str]], int | None]) -> None:
             sys.exit(0)
 
     def guarded_main(argv: list[str]) -> int | None:
+        """`main` with T2TError -> one stderr line and exit 2, Ctrl-C -> exit 130."""
         try:
             return main(argv)
         except T2TError as error:

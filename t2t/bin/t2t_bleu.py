@@ -89,6 +89,7 @@ class EventWriter:
         self._file.flush()
 
     def close(self) -> None:
+        """Closes the event file; later `add_scalars` calls fail."""
         self._file.close()
 
 
@@ -196,12 +197,22 @@ def score_directory(
 
 
 def score_variants_tags(variant: str) -> list[str]:
+    """The score tags `variant` ("cased", "uncased" or "both") produces, in T2T's order.
+
+    BLEU_uncased first, then BLEU_cased; used to write zero scores (--report_zero).
+    """
     return [
         tag for tag, v in (("BLEU_uncased", "cased"), ("BLEU_cased", "uncased")) if variant != v
     ]
 
 
 def main(argv: list[str]) -> None:
+    """Entry point of t2t-bleu: scores one translation file or a directory of step files.
+
+    Raises:
+        T2TError: stray arguments, an unknown --bleu_variant, or a missing or conflicting
+            --reference / --translation / --translations_dir / --event_dir.
+    """
     if len(argv) > 1:
         raise T2TError(f"unexpected arguments: {' '.join(argv[1:])}")
     if FLAGS.bleu_variant not in VARIANTS:
@@ -227,6 +238,7 @@ def main(argv: list[str]) -> None:
 
 
 def run() -> None:
+    """Console-script entry point (`t2t-bleu`)."""
     cli.run(main)
 
 

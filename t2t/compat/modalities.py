@@ -89,6 +89,16 @@ def modality_loss(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """T2T's loss of a target modality type, as (numerator, denominator).
 
+    Args:
+        modality: a registered ModalityType name, e.g. "symbol".
+        logits: the top's output, e.g. [B, T, V]; V is taken as the vocab size.
+        targets: the targets, e.g. ids [B, T].
+        label_smoothing: T2T's label_smoothing (0.0 for none).
+        weights_fn: labels -> weights; None: the modality's default.
+
+    Returns:
+        (numerator, denominator) 0-dim tensors; the loss is numerator / max(1, denominator).
+
     Raises:
         HParamsError: `modality` is not a registered type.
     """

@@ -248,6 +248,7 @@ class SubwordBuilder:
         """T2T's recursive bisection over min_count; returns the closest vocabulary found."""
 
         def bisect(lo: float, hi: float) -> list[str]:
+            """Builds at min_count (lo + hi) // 2, then recurses into the half nearer the target."""
             present_count = (hi + lo) // 2
             vocab = self.build(present_count, num_iterations)
             # Being within 1% of the target size is ok.

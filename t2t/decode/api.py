@@ -50,6 +50,7 @@ class LoadedModel:
 
     @property
     def device(self) -> torch.device:
+        """The device the model's parameters live on (inputs are moved there)."""
         return next(self.model.parameters()).device
 
     def _input_encoder(self) -> Any:
@@ -93,11 +94,13 @@ class LoadedModel:
         """`inputs [B, S] -> per example [(ids, score), ...]` for decoding.decode_lines."""
 
         def decode_batch(inputs: torch.Tensor) -> list[list[decoding.Beam]]:
+            """Decodes `inputs` [B, S]; for a model without inputs they are prefixes to continue."""
             if not self.problem.has_inputs:
                 return self._continue_prefixes(inputs, decode_rows)
             return decode_rows(inputs)
 
         def decode_rows(inputs: torch.Tensor) -> list[list[decoding.Beam]]:
+            """Searches from `inputs` [B, S]: per row, `top_beams` (ids, score) pairs."""
             inputs = inputs.to(self.device)
             result = protocol.infer(
                 self.model, {"inputs": inputs}, extra_length, beam_size, top_beams, alpha

@@ -127,7 +127,7 @@ def _topk_lower_index_first(x: Tensor, k: int) -> tuple[Tensor, Tensor]:
         equal = x == kth
         need = k - above.sum(-1, keepdim=True)  # [R, 1]
         keep = above | (equal & (torch.cumsum(equal, dim=-1) <= need))  # exactly k per row
-        indices = torch.nonzero(keep, as_tuple=True)[1].view(x.shape[0], k)  # ascending
+        indices = torch.nonzero(keep, as_tuple=True)[1].view(x.shape[0], k)  # [R, k] ascending
         values = x.gather(-1, indices)
     else:
         indices, order = torch.sort(indices, dim=-1)
@@ -177,6 +177,7 @@ def _gather_beams(x: Tensor, index: Tensor) -> Tensor:
     """
     if x.dim() == 2:
         return x.gather(1, index)
+    # [B, K] -> [B, K, 1, ...] -> [B, K, ...] (x's trailing dims)
     expanded = index.view(*index.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])
     return x.gather(1, expanded)
 
@@ -211,16 +212,16 @@ def _topk_from_row_candidates(
     per_row = min(k + 1, vocab_size)
     rows = logits.reshape(-1, vocab_size)  # [B*K, V]; a copy only of step 0's expanded view
     row_values, row_ids = row_candidates(rows, per_row)
-    row_values = row_values.view(batch_size, beam_size, per_row)
+    row_values = row_values.view(batch_size, beam_size, per_row)  # [B, K, per_row]
     # The candidates hold each row's maximum, which the normalizer starts from.
     peak = row_values.amax(dim=-1, keepdim=True)
-    normalizer = log_normalizer(rows, peak=peak).view(batch_size, beam_size, 1)
+    normalizer = log_normalizer(rows, peak=peak).view(batch_size, beam_size, 1)  # [B, K, 1]
     row_values = row_values - normalizer  # [B, K, per_row] log-probs
-    row_ids = row_ids.view(batch_size, beam_size, per_row)
+    row_ids = row_ids.view(batch_size, beam_size, per_row)  # [B, K, per_row]
     scores = (row_values + alive_log_probs.unsqueeze(2)) / penalty  # same rounding as T2T's
     offsets = torch.arange(beam_size, device=row_ids.device).view(1, beam_size, 1) * vocab_size
     flat = (row_ids + offsets).view(batch_size, beam_size * per_row)  # [B, K*per_row]
-    scores = scores.view(batch_size, beam_size * per_row)
+    scores = scores.view(batch_size, beam_size * per_row)  # [B, K*per_row]
     flat, order = torch.sort(flat, dim=-1)  # index ascending, then a stable value sort
     values, rank = torch.sort(scores.gather(-1, order), dim=-1, descending=True, stable=True)
     values, flat = values[:, :k], flat.gather(-1, rank[:, :k])
@@ -255,13 +256,14 @@ def _grow_topk(
     if selected is not None:
         topk_scores, topk_flat = selected
     else:  # a tie at the boundary: rank every candidate (T2T's formulation)
-        log_probs = (logits - log_normalizer(logits)) + alive_log_probs.unsqueeze(2)
+        log_probs = (logits - log_normalizer(logits)) + alive_log_probs.unsqueeze(2)  # [B, K, V]
         flat_scores = (log_probs / penalty).view(batch_size, beam_size * vocab_size)  # [B, K*V]
         topk_scores, topk_flat = _topk_lower_index_first(flat_scores, 2 * beam_size)
     # T2T recovers the raw log-probs by multiplying back (not by gathering); same rounding.
     topk_log_probs = topk_scores * penalty
     topk_beam = torch.div(topk_flat, vocab_size, rounding_mode="floor")  # [B, 2K]
     topk_ids = topk_flat % vocab_size  # [B, 2K]
+    # [B, 2K, L] parents' sequences + [B, 2K, 1] new ids -> [B, 2K, L+1]
     topk_seq = torch.cat([_gather_beams(alive_seq, topk_beam), topk_ids.unsqueeze(2)], dim=2)
     return topk_seq, topk_log_probs, topk_scores, topk_ids == eos_id, topk_beam
 
@@ -395,8 +397,8 @@ def beam_search(
         step += 1
 
     any_finished = finished_flags.any(dim=1)  # [B]
-    ids = torch.where(any_finished.view(-1, 1, 1), finished_seq, alive_seq)
-    scores = torch.where(any_finished.view(-1, 1), finished_scores, alive_log_probs)
+    ids = torch.where(any_finished.view(-1, 1, 1), finished_seq, alive_seq)  # [B, K, L]
+    scores = torch.where(any_finished.view(-1, 1), finished_scores, alive_log_probs)  # [B, K]
     return ids, scores
 
 
@@ -461,7 +463,7 @@ def _choose(
     if temperature < 0.0:
         raise ValueError(f"sampling temperature must be >= 0, got {temperature}")
     probs = torch.softmax(_keep_top_k(logits, top_k) / temperature, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(1), None
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1), None  # [N]
 
 
 def sample(
@@ -512,7 +514,7 @@ def sample(
         next_id, peak = _choose(logits, temperature, top_k, generator)  # [B], [B, 1]
         # T2T's log-prob of the chosen token; no [B, V] log-softmax.
         normalizer = log_normalizer(logits, peak=peak)
-        token_log_prob = logits.gather(1, next_id.unsqueeze(1)) - normalizer
+        token_log_prob = logits.gather(1, next_id.unsqueeze(1)) - normalizer  # [B, 1]
         scores = scores + token_log_prob.squeeze(1) * (~hit_eos).float()
         next_id = next_id.masked_fill(hit_eos, 0)
         hit_eos = hit_eos | (next_id == eos_id)

@@ -170,7 +170,15 @@ def format_beams(
     write_beam_scores: bool,
     skip_eos_postprocess: bool = False,
 ) -> str:
-    """One output line: the best decode, or all beams tab-separated (with scores if asked)."""
+    """One output line: the best decode, or all beams tab-separated (with scores if asked).
+
+    Args:
+        beams: (ids, score) pairs of one example, best first.
+        decode: ids -> text (the targets encoder's decode).
+        return_beams: write every beam, not only the best (decode hparam return_beams).
+        write_beam_scores: append each beam's score ("\t%.2f") when writing every beam.
+        skip_eos_postprocess: keep the ids after the first EOS (decode hparam of that name).
+    """
     texts = []
     for ids, score in beams if return_beams else beams[:1]:
         text = decode(list(ids) if skip_eos_postprocess else cut_at_eos(ids))
@@ -189,6 +197,14 @@ def decode_lines(
     first_line: int = 1,
 ) -> list[list[Beam]]:
     """Decodes `lines` in length-sorted batches; returns the beams in input order.
+
+    Args:
+        lines: the input lines (one example each).
+        decode_batch: inputs LongTensor [B, S] -> per example its beams [(ids, score), ...].
+        encode: line -> ids (no EOS; `encode_batch` appends it).
+        batch_size: lines per batch.
+        max_input_size: > 0 truncates each line to max_input_size - 1 ids before EOS.
+        first_line: the number of `lines[0]` in error messages.
 
     Raises:
         T2TError: a line cannot be encoded; the message names its number (lines counted

@@ -63,8 +63,24 @@ def run_search(
 ) -> dict[str, torch.Tensor]:
     """Runs greedy / sampling (beam_size 1) or beam search from the start id 0.
 
-    `first_step_per_example` is beam search's (for step functions that take any number of
-    rows: the first step then runs once per example instead of once per beam).
+    Args:
+        symbols_to_logits_fn: the step, ``(ids [N, i+1], i, states) -> (logits [N, V],
+            states)``, N = B (greedy, sampling) or B * beam_size (beam search).
+        batch_size: B.
+        device: where the ids are created.
+        states: the step's initial states, nested dicts of tensors with first dim B.
+        decode_length: the maximum number of generated tokens.
+        vocab_size: V.
+        hparams: reads `sampling_method` ("random" samples, else argmax), `sampling_temp`
+            and `sampling_keep_top_k` when beam_size is 1.
+        beam_size: > 1 for beam search.
+        top_beams: beams returned per example (beam search only); 1 also lets the search
+            stop early, as T2T does.
+        alpha: length penalty exponent of beam search.
+        eos_id: the end-of-sequence id.
+        first_step_per_example: beam search's option for step functions that take any
+            number of rows: the first step then runs once per example instead of once per
+            beam.
 
     Returns:
         {"outputs": [B, L] (or [B, top_beams, L] when top_beams > 1), "scores": [B] (or
@@ -158,6 +174,7 @@ def slow_infer(
     batch = (prefix if prefix is not None else features["inputs"]).shape[0]
 
     def symbols_to_logits_fn(ids, i, step_states):
+        """One uncached step: the whole model on ids [N, i+1] -> (logits [N, V], states)."""
         step_features = {k: v for k, v in features.items() if k not in step_states}
         step_features.update(step_states)
         step_features.pop("partial_targets", None)
@@ -231,6 +248,7 @@ def fast_infer(
     shared = states.pop("shared", None)
 
     def symbols_to_logits_fn(ids, i, step_states):
+        """One cached step via `model.decode_step`: ids [N, i+1] -> (logits [N, V], new states)."""
         if shared is not None:
             step_states = {**step_states, "shared": shared}
         logits, step_states = model.decode_step(ids, i, step_states)

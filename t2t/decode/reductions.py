@@ -44,11 +44,11 @@ def row_candidates(x: Tensor, m: int) -> tuple[Tensor, Tensor]:
     # Copy the chosen blocks with one row-wise index_select (a gather reads an index per
     # element and was 7x slower): over a view whose row j is x's C entries from flat
     # position j, block b of row r is row r * width + b * C.
-    flat = x.view(-1)
+    flat = x.view(-1)  # [R*width]
     windows = flat.as_strided((flat.shape[0] - CHUNK + 1, CHUNK), (1, 1))
-    row_starts = torch.arange(rows, device=x.device).unsqueeze(1) * width
-    chosen = windows.index_select(0, (row_starts + best_blocks * CHUNK).view(-1))
-    candidates = chosen.view(rows, m * CHUNK)
+    row_starts = torch.arange(rows, device=x.device).unsqueeze(1) * width  # [R, 1]
+    chosen = windows.index_select(0, (row_starts + best_blocks * CHUNK).view(-1))  # [R*m, C]
+    candidates = chosen.view(rows, m * CHUNK)  # [R, m*C]
     if blocks * CHUNK < width:  # the tail that does not fill a block is always a candidate
         candidates = torch.cat([candidates, x[:, blocks * CHUNK :]], dim=1)
     values, picked = torch.topk(candidates, m, dim=-1)  # [R, m] positions in candidates
@@ -81,7 +81,7 @@ def log_normalizer(logits: Tensor, peak: Tensor | None = None) -> Tensor:
     """
     shape = logits.shape
     x = logits.reshape(-1, shape[-1])  # [R, V]
-    peak = x.amax(dim=-1, keepdim=True) if peak is None else peak.reshape(-1, 1)
+    peak = x.amax(dim=-1, keepdim=True) if peak is None else peak.reshape(-1, 1)  # [R, 1]
     peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
     total = torch.empty_like(peak)
     step = max(1, _SCRATCH_ELEMENTS // max(shape[-1], 1))
@@ -93,7 +93,7 @@ def log_normalizer(logits: Tensor, peak: Tensor | None = None) -> Tensor:
         part = scratch[: x[rows].shape[0]]
         torch.sub(x[rows], peak[rows], out=part)
         torch.sum(part.exp_(), dim=-1, keepdim=True, out=total[rows])
-    return (total.log_() + peak).view(*shape[:-1], 1)
+    return (total.log_() + peak).view(*shape[:-1], 1)  # [..., 1]
 
 
 def argmax_rows(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -125,5 +125,5 @@ def argmax_rows(x: Tensor) -> tuple[Tensor, Tensor]:
         max=width - 1
     )
     inner = x.gather(1, positions).argmax(dim=-1)  # [R]
-    index = positions.gather(1, inner.unsqueeze(1)).squeeze(1)
+    index = positions.gather(1, inner.unsqueeze(1)).squeeze(1)  # [R]
     return index, maxima.amax(dim=-1, keepdim=True)

@@ -136,7 +136,7 @@ class SelfAttentionCache:
         is read before it is written) moves less memory than gathering every row, until
         about half of them change. Costs a device sync, hence CPU only.
         """
-        moved = (rows != torch.arange(rows.shape[0], device=rows.device)).nonzero().view(-1)
+        moved = (rows != torch.arange(rows.shape[0], device=rows.device)).nonzero().view(-1)  # [M]
         if 2 * moved.shape[0] >= rows.shape[0]:
             return False
         if moved.shape[0]:
@@ -168,13 +168,13 @@ class SelfAttentionCache:
 
 def attention_bias_ignore_padding(padding: torch.Tensor) -> torch.Tensor:
     """Bias that hides padded memory positions. padding [B, L] (1.0 = pad) -> [B, 1, 1, L]."""
-    return (padding * NEG_INF)[:, None, None, :]
+    return (padding * NEG_INF)[:, None, None, :]  # [B, 1, 1, L]
 
 
 def attention_bias_lower_triangle(length: int, device=None) -> torch.Tensor:
     """Causal bias: position i sees positions <= i. Returns [1, 1, length, length]."""
     ones = torch.ones(length, length, device=device)
-    return (NEG_INF * (1.0 - torch.tril(ones)))[None, None]
+    return (NEG_INF * (1.0 - torch.tril(ones)))[None, None]  # [1, 1, L, L]
 
 
 def attention_bias_prepend_inputs_full_attention(padding: torch.Tensor) -> torch.Tensor:
@@ -192,7 +192,7 @@ def attention_bias_prepend_inputs_full_attention(padding: torch.Tensor) -> torch
     in_target = torch.cumsum(padding, dim=1) - padding  # [B, T]
     target_pos = torch.cumsum(in_target, dim=1)  # [B, T]
     illegal = target_pos[:, None, :] > target_pos[:, :, None]  # [B, Tq, Tk]
-    return (illegal.to(padding.dtype) * NEG_INF)[:, None]
+    return (illegal.to(padding.dtype) * NEG_INF)[:, None]  # [B, 1, Tq, Tk]
 
 
 def relative_positions(length_q: int, length_k: int, max_relative_position: int, device=None):
@@ -203,7 +203,7 @@ def relative_positions(length_q: int, length_k: int, max_relative_position: int,
     """
     keys = torch.arange(length_k, device=device)
     queries = keys[length_k - length_q :]
-    distance = keys[None, :] - queries[:, None]
+    distance = keys[None, :] - queries[:, None]  # [Lq, Lk]
     clipped = distance.clamp(-max_relative_position, max_relative_position)
     return clipped + max_relative_position
 
@@ -211,12 +211,14 @@ def relative_positions(length_q: int, length_k: int, max_relative_position: int,
 def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
     """[B, L, D] -> [B, heads, L, D / heads]."""
     batch, length, depth = x.shape
+    # [B, L, D] -> [B, L, h, D/h] -> [B, h, L, D/h]
     return x.view(batch, length, num_heads, depth // num_heads).transpose(1, 2)
 
 
 def combine_heads(x: torch.Tensor) -> torch.Tensor:
     """[B, heads, L, D / heads] -> [B, L, D]."""
     batch, heads, length, depth = x.shape
+    # [B, h, L, D/h] -> [B, L, h, D/h] -> [B, L, D]
     return x.transpose(1, 2).reshape(batch, length, heads * depth)
 
 
@@ -333,8 +335,8 @@ class MultiheadAttention(nn.Module):
                 k, v = cache.append(k, v)
             elif cache is not None:
                 if "k" in cache:
-                    k = torch.cat([cache["k"], k], dim=2)
-                    v = torch.cat([cache["v"], v], dim=2)
+                    k = torch.cat([cache["k"], k], dim=2)  # [B, h, t+Lk, dk]
+                    v = torch.cat([cache["v"], v], dim=2)  # [B, h, t+Lk, dv]
                 cache["k"], cache["v"] = k, v
         return self.output_transform(combine_heads(self._attend(q, k, v, bias)))
 
@@ -389,7 +391,7 @@ class MultiheadAttention(nn.Module):
             idx = relative_positions(q.shape[2], k.shape[2], self.max_relative_position, q.device)
             rel_k = self.relative_keys[idx]  # [Lq, Lk, dk]
             rel_v = self.relative_values[idx]  # [Lq, Lk, dv]
-            logits = logits + torch.einsum("bhqd,qkd->bhqk", q, rel_k)
+            logits = logits + torch.einsum("bhqd,qkd->bhqk", q, rel_k)  # [B, h, Lq, Lk]
         if bias is not None:
             logits = logits + bias.to(logits.dtype)
         weights = softmax_last(logits)
@@ -398,5 +400,5 @@ class MultiheadAttention(nn.Module):
         )
         out = torch.matmul(weights, v)  # [B, h, Lq, dv]
         if rel_v is not None:
-            out = out + torch.einsum("bhqk,qkd->bhqd", weights, rel_v)
+            out = out + torch.einsum("bhqk,qkd->bhqd", weights, rel_v)  # [B, h, Lq, dv]
         return out

@@ -88,7 +88,7 @@ def _packed_forward(module: nn.Module, weight, bias, rows: int, packed: torch.Te
         ):
             return F.linear(x, *current) if current else module.__class__.forward(module, x)
         out = torch.ops.mkl._mkl_linear(flat, packed, weight, bias, rows)  # [M, out]
-        return out.view(*x.shape[:-1], out.shape[-1])
+        return out.view(*x.shape[:-1], out.shape[-1])  # [..., out]
 
     return forward
 

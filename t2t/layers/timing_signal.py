@@ -31,7 +31,7 @@ def get_timing_signal_1d(
         float32 tensor [1, length, channels].
     """
     position = torch.arange(length, dtype=torch.float32, device=device) + start_index
-    return timing_signal_at(position, channels, min_timescale, max_timescale)[None]
+    return timing_signal_at(position, channels, min_timescale, max_timescale)[None]  # [1, L, C]
 
 
 def timing_signal_at(
@@ -47,7 +47,7 @@ def timing_signal_at(
         torch.arange(num_timescales, dtype=torch.float32, device=position.device) * -log_increment
     )
     scaled_time = position.float()[..., None] * inv_timescales  # [..., channels // 2]
-    signal = torch.cat([torch.sin(scaled_time), torch.cos(scaled_time)], dim=-1)
+    signal = torch.cat([torch.sin(scaled_time), torch.cos(scaled_time)], dim=-1)  # [..., 2*(C//2)]
     if channels % 2:
         signal = torch.nn.functional.pad(signal, [0, 1])
     return signal

@@ -108,6 +108,17 @@ class EncoderLayer(nn.Module):
         self.ffn = Sublayer(cfg, _ffn(cfg))
 
     def forward(self, x, bias, nonpadding=None):
+        """One encoder layer, as T2T's `encoder/layer_i`.
+
+        Args:
+            x: [B, S, H] layer input.
+            bias: self-attention bias broadcastable to [B, heads, S, S] (usually [B, 1, 1, S]).
+            nonpadding: optional [B, S, 1], 1.0 at real positions; zeroes the FFN output at pads
+                (what T2T's PadRemover amounts to).
+
+        Returns:
+            [B, S, H].
+        """
         x = self.self_attention(x, bias=bias)
         # T2T's PadRemover drops pads before the FFN and restores them as zeros.
         return self.ffn(x, mask=nonpadding)
@@ -125,6 +136,19 @@ class DecoderLayer(nn.Module):
         self.ffn = Sublayer(cfg, _ffn(cfg))
 
     def forward(self, x, self_bias, memory=None, memory_bias=None, cache=None):
+        """One decoder layer, as T2T's `decoder/layer_i`.
+
+        Args:
+            x: [B, T, H] layer input (T = 1 during a cached decoding step).
+            self_bias: causal bias broadcastable to [B, heads, T, T(+cached)].
+            memory: [B, S, H] encoder output, or None (no encoder, or cached "encdec").
+            memory_bias: bias broadcastable to [B, heads, T, S], or None.
+            cache: {"self": SelfAttentionCache or {"k", "v"}, "encdec": {"k", "v"}} for
+                incremental decoding, updated in place; None for a full forward pass.
+
+        Returns:
+            [B, T, H].
+        """
         self_cache = cache["self"] if cache is not None else None
         x = self.self_attention(x, bias=self_bias, cache=self_cache)
         if self.encdec_attention is not None:
@@ -185,9 +209,19 @@ class TransformerDecoder(nn.Module):
         memory_bias: torch.Tensor | None = None,
         cache: dict | None = None,
     ) -> torch.Tensor:
-        """x: [B, T, H]; self_bias: [1 or B, 1, T, T(+cached)]; memory: [B, S, H].
+        """Runs the decoder stack and the final preprocess.
 
-        cache: {"layer_i": {"self": {...}, "encdec": {...}}} for incremental decoding.
+        Args:
+            x: [B, T, H] embedded targets (T = 1 during a cached decoding step).
+            self_bias: causal bias broadcastable to [B, heads, T, T(+cached)], e.g.
+                [1, 1, T, T]; None for no mask.
+            memory: [B, S, H] encoder output, or None.
+            memory_bias: bias broadcastable to [B, heads, T, S] (usually [B, 1, 1, S]).
+            cache: {"layer_i": {"self": {...}, "encdec": {...}}} for incremental decoding,
+                updated in place; None for a full forward pass.
+
+        Returns:
+            [B, T, H].
         """
         for i, layer in enumerate(self.layers):
             layer_cache = cache[f"layer_{i}"] if cache is not None else None

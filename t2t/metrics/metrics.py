@@ -100,7 +100,8 @@ def padded_accuracy(
     """
     logits, labels = pad_with_zeros(logits, labels)
     if logits.shape[-1] == 1:
-        outputs = logits.squeeze(-1).to(torch.int32)  # truncation toward zero, as tf.to_int32
+        # [B, T, 1] -> [B, T], truncated toward zero as tf.to_int32 does
+        outputs = logits.squeeze(-1).to(torch.int32)
     else:
         outputs = logits.argmax(dim=-1)  # lowest index on ties, as tf.argmax
     correct = (outputs == labels.to(outputs.dtype)).float()
@@ -140,9 +141,9 @@ def padded_sequence_accuracy(
     """
     logits, labels = pad_with_zeros(logits, labels)
     if logits.shape[-1] == 1:
-        outputs = logits.squeeze(-1).to(torch.int32)
+        outputs = logits.squeeze(-1).to(torch.int32)  # [B, T]
     else:
-        outputs = logits.argmax(dim=-1)
+        outputs = logits.argmax(dim=-1)  # [B, T]
     not_correct = (outputs != labels.to(outputs.dtype)).float() * weights_fn(labels)
     correct_seq = 1.0 - torch.clamp(not_correct.sum(dim=1), max=1.0)  # [B]
     return _mean_parts(correct_seq, 1.0)
@@ -158,6 +159,7 @@ def padded_neg_log_perplexity(
     """
     logits, labels = pad_with_zeros(logits, labels)
     weights = weights_fn(labels)
+    # [B*T, V] logits and [B*T] labels -> [B*T] -> [B, T]
     xent = F.cross_entropy(
         logits.float().flatten(0, 1), labels.flatten(), reduction="none"
     ).view_as(weights)  # [B, T]
@@ -223,8 +225,10 @@ class StreamingMean:
         self.count = 0.0
 
     def update(self, value_sum: Tensor | float, weight_sum: Tensor | float) -> None:
+        """Adds a batch: `value_sum` (weighted sum of the metric) and `weight_sum` (its weight)."""
         self.total += float(value_sum)
         self.count += float(weight_sum)
 
     def result(self) -> float:
+        """The weighted mean so far; 0.0 while no weight was added (TF's div_no_nan)."""
         return self.total / self.count if self.count else 0.0

@@ -190,11 +190,16 @@ class Modality:
         """T2T's loss of the targets, as (numerator, denominator): loss = num / max(1, den).
 
         Args:
-            logits: the top's output.
-            targets: the raw targets feature.
+            logits: the top's output, e.g. [B, T, V] for symbols, [B, 1, V] for class labels,
+                [B, T, C] for real values.
+            targets: the raw targets feature, e.g. ids [B, T] or labels [B] / [B, 1].
             hparams: the model hparams as the mode sees them (label_smoothing is 0 in eval).
-            vocab_size: the padded vocab size of the targets.
-            weights_fn: labels -> per-label weights.
+            vocab_size: the padded vocab size of the targets (None without a vocabulary).
+            weights_fn: labels -> per-label weights of the same shape.
+
+        Returns:
+            (numerator, denominator), two 0-dim float tensors: for the default, the sum of
+            weighted label-smoothed cross-entropies (nats) and the sum of the weights.
         """
         from t2t.modalities.losses import generic_loss
 

@@ -96,7 +96,7 @@ def _like_logits(targets: torch.Tensor, logits: torch.Tensor, modality: str) -> 
             f"{modality} targets must be one value per class, shaped like the logits "
             f"{tuple(logits.shape)}; got {tuple(targets.shape)}"
         )
-    return targets.reshape(logits.shape).float()
+    return targets.reshape(logits.shape).float()  # [B, 1, V]
 
 
 def softmax_cross_entropy_mean(

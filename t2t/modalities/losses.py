@@ -51,7 +51,7 @@ class _SmoothedCrossEntropy(torch.autograd.Function):
             index.shape, ctx.low - ctx.confidence, dtype=grad.dtype, device=grad.device
         )
         grad.scatter_add_(-1, index, on_label)
-        grad.mul_(grad_xent.unsqueeze(-1))
+        grad.mul_(grad_xent.unsqueeze(-1))  # [..., V] * [..., 1]
         return grad, None, None, None
 
 

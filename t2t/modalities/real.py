@@ -34,12 +34,12 @@ class RealBottom(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, T, C] or [B, T] -> [B, T, H]."""
         x = x.float()
-        return self.dense(x.unsqueeze(-1) if x.dim() == 2 else x)  # [B, T, C]
+        return self.dense(x.unsqueeze(-1) if x.dim() == 2 else x)  # [B, T, C] -> [B, T, H]
 
 
 def _predictions(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Drops the last dim of [B, T, 1] predictions when targets are [B, T] (as T2T)."""
-    return logits.squeeze(-1) if logits.dim() != targets.dim() else logits
+    return logits.squeeze(-1) if logits.dim() != targets.dim() else logits  # like targets
 
 
 @registry.register_modality(ModalityType.REAL)

@@ -98,6 +98,7 @@ class T2TModel(nn.Module):
 
     @property
     def target_modality(self) -> str | None:
+        """The ModalityType name of the "targets" feature (e.g. "symbol"), or None if unknown."""
         return self.modality_types.get(TARGETS)
 
     def _maybe_disable_shared_weights(self) -> None:

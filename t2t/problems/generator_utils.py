@@ -497,6 +497,7 @@ def get_or_generate_tabbed_vocab(
     """A subword vocab from column `index` of the tab-separated file `tmp_dir/source_filename`."""
 
     def lines() -> Iterator[str]:
+        """Column `index` of each non-empty tab-separated line, stripped."""
         with open(os.path.join(tmp_dir, source_filename), encoding="utf-8") as f:
             for line in f:
                 line = line.strip()
@@ -515,6 +516,7 @@ def get_or_generate_txt_vocab(
     patterns = [filepatterns] if isinstance(filepatterns, str) else list(filepatterns)
 
     def lines() -> Iterator[str]:
+        """Every line of every matching file, stripped."""
         for pattern in patterns:
             for filename in glob.glob(pattern):  # directory order, as tf.gfile.Glob
                 with open(filename, encoding="utf-8") as f:

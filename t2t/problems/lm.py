@@ -98,6 +98,7 @@ class LanguagemodelPtb10k(Text2SelfProblem):
         path = train_file if dataset_split == DatasetSplit.TRAIN else valid_file
 
         def samples() -> Iterator[dict[str, str]]:
+            """One sample per line, ending in the EOS token as in T2T's PTB reader."""
             with open(path, encoding="utf-8") as f:
                 for line in f:
                     yield {"targets": " ".join(line.replace("\n", f" {EOS} ").split())}
@@ -283,6 +284,7 @@ class LanguagemodelWikitext103(Text2SelfProblem):
                 _build_wikitext_vocab(path, vocab_path)
 
         def samples() -> Iterator[dict[str, str]]:
+            """One sample per non-empty line, whitespace collapsed."""
             with open(path, encoding="utf-8") as f:
                 for line in f:
                     line = " ".join(line.strip().split())

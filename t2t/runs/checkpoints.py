@@ -57,10 +57,12 @@ def checkpoint_step(prefix: str) -> int:
 
 
 def weights_path(prefix: str) -> str:
+    """The model-weights file of checkpoint `prefix`: `<prefix>.safetensors`."""
     return prefix + WEIGHTS_SUFFIX
 
 
 def state_path(prefix: str) -> str:
+    """The training-state file (optimizer, step, RNG) of checkpoint `prefix`: `.state.pt`."""
     return prefix + STATE_SUFFIX
 
 
@@ -116,6 +118,7 @@ def write_checkpoint_index(output_dir: str, prefixes: list[str]) -> None:
     text = "".join(line + "\n" for line in lines)
 
     def write(tmp: str) -> None:
+        """Writes the index text to the temporary file `tmp`."""
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
 
@@ -288,8 +291,18 @@ def register_checkpoint(
     keep_checkpoint_max: int | None,
     preserve: Callable[[str], bool] | None = None,
 ) -> None:
-    """Makes `prefix` the latest in the index and deletes checkpoints beyond the newest
-    keep_checkpoint_max (0 or None keeps all). The index is rewritten before any deletion."""
+    """Makes `prefix` the latest in the index and prunes the older checkpoints.
+
+    The index is rewritten before any deletion, so it never names a deleted file.
+
+    Args:
+        output_dir: the run's directory.
+        prefix: the checkpoint just written, `<output_dir>/model.ckpt-<step>`.
+        keep_checkpoint_max: how many of the newest checkpoints the index keeps; 0 or None
+            keeps all.
+        preserve: called with each pruned prefix; True leaves its files on disk, out of
+            the index (TF's keep_checkpoint_every_n_hours).
+    """
     step = checkpoint_step(prefix)
     kept = [p for p in list_checkpoints(output_dir) if checkpoint_step(p) != step] + [prefix]
     kept = sorted(kept, key=checkpoint_step)

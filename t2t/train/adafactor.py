@@ -104,7 +104,15 @@ class Adafactor(torch.optim.Optimizer):
         return decay, lr
 
     @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # noqa: D102 (torch's signature)
+    def step(self, closure: Any = None) -> Any:
+        """One Adafactor update of every parameter with a gradient (T2T's rule, module doc).
+
+        Args:
+            closure: torch's optional closure that recomputes and returns the loss.
+
+        Returns:
+            The closure's loss, or None.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():

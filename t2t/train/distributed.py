@@ -29,6 +29,7 @@ class DistributedContext:
 
     @property
     def enabled(self) -> bool:
+        """Whether more than one process trains (gradients are all-reduced)."""
         return self.world_size > 1
 
 

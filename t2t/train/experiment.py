@@ -75,6 +75,7 @@ def metrics_fn_for(exp: Experiment) -> trainer.MetricsFn:
     weights_fn = exp.model.metrics_weights_fn()
 
     def metrics_fn(logits: torch.Tensor, features: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """{eval key: (value_sum, weight_sum)} of every metric for logits [B, T, V] of one batch."""
         labels, logits = features["targets"], logits.float()
         return {
             eval_metric_key(exp.problem_name, name): METRICS_FNS[name](

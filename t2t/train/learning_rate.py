@@ -225,6 +225,7 @@ def learning_rate_schedule(hparams: Any) -> Callable[[int], float]:
     accumulate_steps = hparams.get("optimizer_multistep_accumulate_steps") or 0
 
     def lr(global_step: int) -> float:
+        """The learning rate at `global_step`: the product of the schedule's factors."""
         step = float(global_step)
         if accumulate_steps:
             step = step / accumulate_steps

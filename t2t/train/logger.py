@@ -115,6 +115,7 @@ class TrainingLogger:
             writer.flush()
 
     def close(self) -> None:
+        """Closes the progress bar, TensorBoard writers and the JSONL log."""
         if self._bar is not None:
             self._bar.close()
         for writer in self._writers.values():

@@ -53,7 +53,15 @@ class Adam(torch.optim.Optimizer):
         super().__init__(params, defaults)
 
     @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # noqa: D102 (torch's signature)
+    def step(self, closure: Any = None) -> Any:
+        """One Adam update of every parameter with a gradient, with TF's formula (class doc).
+
+        Args:
+            closure: torch's optional closure that recomputes and returns the loss.
+
+        Returns:
+            The closure's loss, or None.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -122,7 +130,15 @@ class MultistepAdam(Adam):
             group["iteration"] = 1 if n > 1 else 0  # T2T's "iter" counter
 
     @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # noqa: D102 (torch's signature)
+    def step(self, closure: Any = None) -> Any:
+        """Accumulates this micro-batch's gradients; every n-th call applies Adam to their mean.
+
+        Args:
+            closure: torch's optional closure that recomputes and returns the loss.
+
+        Returns:
+            The closure's loss, or None.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -192,12 +192,18 @@ class BatchStream:
         return batch
 
     def state_dict(self) -> dict[str, Any]:
+        """The position to resume from: batches consumed, and the pipeline's state if any."""
         state: dict[str, Any] = {"consumed": self.consumed}
         if hasattr(self._batches, "state_dict"):
             state["pipeline"] = self._batches.state_dict()
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Resumes at the position `state_dict()` returned.
+
+        Through the pipeline's own `load_state_dict` when it has one; otherwise by skipping
+        `state["consumed"]` batches (slow; logged as a warning).
+        """
         if "pipeline" in state and hasattr(self._batches, "load_state_dict"):
             self._batches.load_state_dict(state["pipeline"])
             self.consumed = state["consumed"]
@@ -280,6 +286,7 @@ def evaluate(
     sums: dict[str, list[float]] = {}
 
     def add(name: str, num: Any, den: Any) -> None:
+        """Adds one batch's (numerator, denominator) to the running sums of `name`."""
         total = sums.setdefault(name, [0.0, 0.0])
         total[0] += float(num)
         total[1] += float(den)
