@@ -356,9 +356,7 @@ class _Packing:
         inputs), else the inputs' padding bias [B, 1, 1, S]."""
         if self.targets_segmentation is None:
             return attn.attention_bias_ignore_padding(input_padding)
-        return attn.attention_bias_same_segment(
-            self.targets_segmentation, self.inputs_segmentation
-        )
+        return attn.attention_bias_same_segment(self.targets_segmentation, self.inputs_segmentation)
 
     def decoder_self_bias(self) -> torch.Tensor:
         """[B, 1, T, T], added to the causal bias: a target token sees its own example."""
