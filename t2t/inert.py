@@ -33,7 +33,6 @@ MEDIA = "media: image / video decoding output, for problems t2t does not have ye
 INERT_HPARAMS: dict[str, str] = {
     # TPU / XLA / mesh machinery
     "tpu_enable_host_call": TPU,
-    "use_custom_ops": TPU,
     "daisy_chain_variables": TPU,
     "no_data_parallelism": TPU,
     "symbol_modality_num_shards": TPU,  # our embedding is one tensor
@@ -50,6 +49,9 @@ INERT_HPARAMS: dict[str, str] = {
     "summarize_grads": TF_GRAPH,
     "summarize_vars": TF_GRAPH,
     "optimizer_zero_grads": TF_GRAPH,
+    # pack_dataset with T2T's compiled pack_sequences op (its pip package ships none);
+    # t2t packs as T2T's pure-TF packer does (t2t/data/packing.py)
+    "use_custom_ops": TF_GRAPH,
     # no effect in T2T itself
     "learning_rate_minimum": UNUSED_IN_T2T,
     "pretrained_model_dir": UNUSED_IN_T2T,

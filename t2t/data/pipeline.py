@@ -19,7 +19,9 @@ preprocessed (`Problem.preprocess_example`), `_rev`/`_copy` are applied; in trai
 examples are shuffled in a 1024-example buffer; examples longer than `max_length` are
 dropped (training, or eval with `eval_drop_long_sequences`); T2T's length buckets group
 them into batches of about `batch_size` tokens; batches are shuffled in a
-`batch_shuffle_size` buffer (training) and zero-padded.
+`batch_shuffle_size` buffer (training) and zero-padded. With `pack_length` (T2T's
+pack_dataset) the shuffled examples are first packed into rows of that length
+(`t2t.data.packing`), and the rows are filtered and batched in their place.
 
 Determinism and resuming: every random choice comes from `seed`, the epoch and the
 reader, so a reader's sequence of batches is a pure function of them. The state is, per
@@ -33,13 +35,13 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from t2t.data import batching, tfrecord
+from t2t.data import batching, packing, tfrecord
 from t2t.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -93,12 +95,31 @@ class _Reader:
                 if min_len <= length <= max_len:
                     yield length, ex
 
-    def _epoch_batches(self, epoch: int) -> Iterator[list[tuple[int, dict[str, np.ndarray]]]]:
+    def _packed_examples(self, epoch: int) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """(length, row) of packed rows, in T2T's order: examples shuffled, packed, then the
+        rows filtered by length."""
         spec = self.spec
-        examples = self._examples(epoch)
+        examples_fn = spec["examples_fn"]
+        examples = (ex for record in self._records(epoch) for ex in examples_fn(record))
         if spec["shuffle"]:
             rng = self._rng(epoch, "examples")
             examples = batching.shuffle_buffer(examples, _RECORD_SHUFFLE_BUFFER, rng)
+        rows = packing.pack_sequences(examples, spec["pack_length"], spec["pack_keys"])
+        min_len, max_len = spec["min_length"], spec["max_length"]
+        for row in rows:
+            length = batching.example_length(row)
+            if min_len <= length <= max_len:
+                yield length, row
+
+    def _epoch_batches(self, epoch: int) -> Iterator[list[tuple[int, dict[str, np.ndarray]]]]:
+        spec = self.spec
+        if spec["pack_length"]:
+            examples = self._packed_examples(epoch)
+        else:
+            examples = self._examples(epoch)
+            if spec["shuffle"]:
+                rng = self._rng(epoch, "examples")
+                examples = batching.shuffle_buffer(examples, _RECORD_SHUFFLE_BUFFER, rng)
         scheme = spec["scheme"]
         batches = batching.bucket_by_length(
             examples, scheme["boundaries"], scheme["batch_sizes"], length_fn=_first
@@ -268,6 +289,8 @@ def batches_from_files(
     rank: int = 0,
     world_size: int = 1,
     num_workers: int = 0,
+    pack_length: int = 0,
+    pack_keys: Sequence[str] = ("inputs", "targets"),
 ) -> Batches:
     """Builds the batch iterable over the TFRecord `files`.
 
@@ -285,6 +308,10 @@ def batches_from_files(
         seed: shuffling seed; the same seed gives the same batches.
         rank, world_size: this process among the distributed ranks (files are divided).
         num_workers: DataLoader worker processes per rank (0: read in this process).
+        pack_length: > 0: after the example shuffle, pack the `pack_keys` streams into rows
+            of this length (`t2t.data.packing`, T2T's pack_dataset); the rows are then
+            length-filtered and batched like examples.
+        pack_keys: the streams packed together.
 
     Returns:
         A `Batches` iterable with `state_dict()` / `load_state_dict()`.
@@ -307,5 +334,7 @@ def batches_from_files(
         "max_length": max_length,
         "batch_shuffle_size": batch_shuffle_size,
         "space_ids": dict(space_ids or {}),
+        "pack_length": pack_length,
+        "pack_keys": tuple(pack_keys),
     }
     return Batches(spec, num_workers)

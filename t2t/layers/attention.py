@@ -177,6 +177,21 @@ def attention_bias_lower_triangle(length: int, device=None) -> torch.Tensor:
     return (NEG_INF * (1.0 - torch.tril(ones)))[None, None]  # [1, 1, L, L]
 
 
+def attention_bias_same_segment(
+    query_segment: torch.Tensor, memory_segment: torch.Tensor
+) -> torch.Tensor:
+    """Bias that lets a position attend only within its own segment (packed rows).
+
+    Args:
+        query_segment: [B, Lq] segment ids of the queries (0 = padding).
+        memory_segment: [B, Lk] segment ids of the keys.
+    Returns:
+        [B, 1, Lq, Lk] float bias: 0 where the ids are equal, -1e9 elsewhere.
+    """
+    different = query_segment[:, :, None] != memory_segment[:, None, :]  # [B, Lq, Lk]
+    return (different.float() * NEG_INF)[:, None]
+
+
 def attention_bias_prepend_inputs_full_attention(padding: torch.Tensor) -> torch.Tensor:
     """Decoder bias for prepend_inputs_full_attention ([inputs 0 targets] concatenations).
 

@@ -20,7 +20,7 @@ from t2t.hparams import HParams
 from t2t.layers import attention as attn
 from t2t.layers import common
 from t2t.layers import transformer_layers as tl
-from t2t.layers.timing_signal import get_timing_signal_1d
+from t2t.layers.timing_signal import get_timing_signal_1d, timing_signal_at
 from t2t.models.t2t_model import Features, T2TModel
 
 _SELF_ATTENTION_TYPES = ("dot_product", "dot_product_relative")
@@ -82,8 +82,13 @@ class _Positions(nn.Module):
             weight = torch.randn(max_length, hidden_size) * hidden_size**-0.5
             self.embedding = common.own_init(nn.Parameter(weight))
 
-    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
-        """x: [B, T, H] at positions start .. start+T-1 -> x + positions."""
+    def forward(
+        self, x: torch.Tensor, start: int = 0, positions: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x: [B, T, H] at positions start .. start+T-1, or at `positions` [B, T] (packed
+        rows, where they restart in every example) -> x + positions."""
+        if positions is not None and self.pos in ("timing", "emb"):
+            return x + self._at(positions, x)
         if self.pos == "timing":
             return x + self._timing_signal(start, x.shape[1], x.shape[2], x.device).to(x.dtype)
         if self.pos == "emb":
@@ -94,6 +99,18 @@ class _Positions(nn.Module):
                 )
             return x + self.embedding[start : start + x.shape[1]]
         return x
+
+    def _at(self, positions: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """[B, T, H] signal or embedding of the given per-token positions [B, T]."""
+        if self.pos == "timing":
+            return timing_signal_at(positions, x.shape[2]).to(x.dtype)
+        positions = positions.long()
+        if positions.numel() and int(positions.max()) >= self.max_length:
+            raise ValueError(
+                f"position {int(positions.max())} exceeds max_length {self.max_length} "
+                "of the learned positional embedding"
+            )
+        return self.embedding[positions]  # [B, T, H]
 
     def _timing_signal(self, start: int, length: int, channels: int, device) -> torch.Tensor:
         """[1, length, channels] sinusoids of positions start.., sliced from a kept table.
@@ -146,23 +163,35 @@ class InputEncoder(nn.Module):
             self.target_space_embedding = nn.Parameter(torch.empty(32, hp.hidden_size))
         self.positions = _Positions(getattr(hp, "pos", None), hp.hidden_size, hp.max_length)
 
-    def forward(self, inputs: torch.Tensor, target_space_id=None):
-        """Embedded inputs [B, S, H] -> (output [B, S, H], memory bias [B, 1, 1, S]).
+    def forward(self, inputs: torch.Tensor, target_space_id=None, packing=None):
+        """Embedded inputs [B, S, H] -> (output [B, S, H], memory bias [B, 1, 1 or T, S]).
 
         target_space_id: int, [] or [B] tensor; None uses the problem's.
+        packing: for packed rows, `_Packing` of the inputs (and targets): attention stays
+            within an example's segment, positions restart in every example.
         """
-        padding = common.embedding_to_padding(inputs)  # [B, S]
-        memory_bias = attn.attention_bias_ignore_padding(padding)
-        self_bias = memory_bias
+        if packing is None or packing.inputs_segmentation is None:
+            packing = None
+            padding = common.embedding_to_padding(inputs)  # [B, S]
+            memory_bias = attn.attention_bias_ignore_padding(padding)
+            self_bias = memory_bias
+            position = None
+        else:
+            padding = (packing.inputs_segmentation == 0).to(inputs.dtype)  # [B, S]
+            self_bias = packing.encoder_self_bias()
+            memory_bias = packing.encoder_decoder_bias(padding)
+            position = packing.inputs_position
         if self.hparams.unidirectional_encoder:
-            self_bias = attn.attention_bias_lower_triangle(inputs.shape[1], inputs.device)
+            causal = attn.attention_bias_lower_triangle(inputs.shape[1], inputs.device)
+            # T2T drops the segment bias here; kept so packed examples stay apart.
+            self_bias = causal if packing is None else causal + self_bias
         x = inputs
         if self.target_space_embedding is not None:
             if target_space_id is None:
                 target_space_id = self.default_target_space
             ids = torch.as_tensor(target_space_id, device=x.device).reshape(-1).long()
             x = x + self.target_space_embedding[ids][:, None, :]  # [1 or B, 1, H]
-        x = _dropout(self.positions(x), self.hparams, self.training)
+        x = _dropout(self.positions(x, positions=position), self.hparams, self.training)
         return self.stack(x, self_bias, padding), memory_bias
 
 
@@ -199,13 +228,30 @@ class Transformer(T2TModel):
         return attn.attention_bias_ignore_padding(common.embedding_to_padding(targets))
 
     def body(self, features: Features) -> torch.Tensor:
-        """Transformed features {"inputs": [B, S, H], "targets": [B, T, H]} -> [B, T, H]."""
+        """Transformed features {"inputs": [B, S, H], "targets": [B, T, H]} -> [B, T, H].
+
+        Packed rows (features "targets_segmentation" / "targets_position", and the inputs'
+        when there are inputs: ids 1, 2, ... per example, 0 = padding) are attended
+        segment by segment, as in T2T.
+        """
+        packing = _Packing.of(features)
         memory = memory_bias = None
         if self.has_input:
-            memory, memory_bias = self.encoder(features["inputs"], features.get("target_space_id"))
+            memory, memory_bias = self.encoder(
+                features["inputs"], features.get("target_space_id"), packing
+            )
         targets = features["targets"]
         self_bias = self.decoder_self_bias(targets)
-        x = _dropout(self.positions(common.shift_right(targets)), self.hparams, self.training)
+        shifted = common.shift_right(targets)  # [B, T, H]
+        position = None
+        if packing is not None and packing.targets_segmentation is not None:
+            self_bias = self_bias + packing.decoder_self_bias()
+            # Each example starts from the GO vector (zeros), as it does alone. T2T shifts
+            # the whole row, so its later examples start from the previous one's last
+            # token; zeroing them makes a packed example compute what it computes alone.
+            position = packing.targets_position
+            shifted = shifted * (position != 0).unsqueeze(-1).to(shifted.dtype)
+        x = _dropout(self.positions(shifted, positions=position), self.hparams, self.training)
         return self.decoder(x, self_bias, memory, memory_bias)
 
     # ---- fast (cached) decoding -----------------------------------------------------
@@ -224,6 +270,11 @@ class Transformer(T2TModel):
             same for every beam) the memory bias and each layer's encoder-decoder
             keys/values [B, ...].
         """
+        if _Packing.of(features) is not None:
+            raise ValueError(
+                "decoding packed examples is not supported (nor in T2T): decode the unpacked "
+                "problem, with pack_dataset=false"
+            )
         states: dict = {}
         shared: dict = {}
         memory = None
@@ -274,6 +325,45 @@ class Transformer(T2TModel):
     def decode_step_modules(self) -> list[nn.Module]:
         """The modules `decode_step` runs (their weights are packed for a CPU decoding loop)."""
         return [m for m in (self.decoder, self.target_top) if m is not None]
+
+
+class _Packing:
+    """The segment ids and positions [B, L] of a batch of packed rows (T2T's features
+    `<stream>_segmentation` / `<stream>_position`), and the attention biases they give."""
+
+    def __init__(self, features: Features) -> None:
+        def raw(name: str) -> torch.Tensor | None:
+            # A packed problem's identity bottoms turn them to floats; the ids are kept raw.
+            return features.get(f"{name}_raw", features.get(name))
+
+        self.targets_segmentation = raw("targets_segmentation")
+        self.targets_position = raw("targets_position")
+        self.inputs_segmentation = raw("inputs_segmentation")
+        self.inputs_position = raw("inputs_position")
+
+    @classmethod
+    def of(cls, features: Features) -> "_Packing | None":
+        """The packing of `features`, or None when they are not packed."""
+        if "targets_segmentation" not in features and "inputs_segmentation" not in features:
+            return None
+        return cls(features)
+
+    def encoder_self_bias(self) -> torch.Tensor:
+        """[B, 1, S, S]: an input token attends to its own example's tokens."""
+        segments = self.inputs_segmentation
+        return attn.attention_bias_same_segment(segments, segments)
+
+    def encoder_decoder_bias(self, input_padding: torch.Tensor) -> torch.Tensor:
+        """[B, 1, T, S] when targets are packed (a target token attends to its example's
+        inputs), else the inputs' padding bias [B, 1, 1, S]."""
+        if self.targets_segmentation is None:
+            return attn.attention_bias_ignore_padding(input_padding)
+        return attn.attention_bias_same_segment(self.targets_segmentation, self.inputs_segmentation)
+
+    def decoder_self_bias(self) -> torch.Tensor:
+        """[B, 1, T, T], added to the causal bias: a target token sees its own example."""
+        segments = self.targets_segmentation
+        return attn.attention_bias_same_segment(segments, segments)
 
 
 def _with_shared_states(states: dict) -> dict:

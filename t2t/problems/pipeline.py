@@ -8,8 +8,10 @@
 This is the problem-aware half of the input pipeline (data spec, 1.7 and 6.1): the split's
 files, each record decoded with the problem's reading spec and preprocessed
 (`Problem.preprocess_example`, then `_rev`/`_copy`), T2T's length buckets from the model
-hparams, and the problem's space ids. Missing model hparams take `basic_params1`'s values.
-The hparams handed in are never modified.
+hparams, and the problem's space ids. With `pack_dataset`, the shuffled examples are packed
+into rows of `max_length` (`t2t.data.packing`, data spec 6.6) before the length filter and
+the batching. Missing model hparams take `basic_params1`'s values. The hparams handed in are
+never modified.
 """
 
 from __future__ import annotations
@@ -41,11 +43,16 @@ def batching_scheme_for(problem: problem_lib.Problem, hparams: Any) -> dict[str,
 
     Tokens mode (T2T: the problem says so, or some feature is variable-length) uses T2T's
     buckets; otherwise, and with `use_fixed_batch_size`, one bucket of `batch_size` examples.
+    With `pack_dataset` every row is `max_length` long: in tokens mode a batch holds about
+    batch_size // max_length rows (T2T's last bucket); otherwise batch_size rows.
     """
     fields, _ = problem.example_reading_spec()
-    tokens = problem.batch_size_means_tokens or any(
+    # Packed rows have a fixed length, so only the problem can make batch_size count
+    # tokens then (T2T decides from the dataset's shapes, which packing makes fixed).
+    variable_length = not _hp(hparams, "pack_dataset") and any(
         isinstance(spec, problem_lib.VarLenFeature) for spec in fields.values()
     )
+    tokens = problem.batch_size_means_tokens or variable_length
     if not tokens or _hp(hparams, "use_fixed_batch_size"):
         batch_size = _hp(hparams, "batch_size")
         return {"boundaries": [], "batch_sizes": [batch_size], "min_length": 0,
@@ -121,7 +128,8 @@ def make_batches(
         mode: "train" shuffles and drops examples longer than max_length; others don't.
         hparams: model hparams: batch_size (tokens), max_length, min_length,
             min_length_bucket, length_bucket_step, eval_drop_long_sequences,
-            use_fixed_batch_size, batch_shuffle_size, and the preprocessing ones
+            use_fixed_batch_size, batch_shuffle_size, pack_dataset (pack the examples into
+            rows of max_length, `t2t.data.packing`), and the preprocessing ones
             (max_input_seq_length, max_target_seq_length, prepend_mode, split_to_length).
         data_dir: the directory t2t-datagen wrote.
         rank, world_size: this process among the distributed ranks (files are divided).
@@ -136,7 +144,8 @@ def make_batches(
         A `Batches` iterable with `state_dict()` / `load_state_dict()`.
 
     Raises:
-        DataError: no data files, or bad rank/world_size.
+        DataError: no data files, bad rank/world_size, or pack_dataset without a
+            max_length or on already packed data.
     """
     if isinstance(problem, str):
         from t2t import registry
@@ -144,8 +153,7 @@ def make_batches(
         problem = registry.problem(problem)
     if not 0 <= rank < world_size:
         raise DataError(f"rank {rank} is not in [0, world_size={world_size})")
-    if _hp(hparams, "pack_dataset"):
-        raise DataError("pack_dataset=True (on-the-fly packing) is not supported by t2t yet")
+    pack_length, pack_keys = _packing_for(problem, hparams)
     is_training = mode == problem_lib.Modes.TRAIN
     hparams = _with_data_dir(hparams, data_dir)
     problem_hparams = problem.get_hparams(hparams)
@@ -165,4 +173,35 @@ def make_batches(
         rank=rank,
         world_size=world_size,
         num_workers=num_workers,
+        pack_length=pack_length,
+        pack_keys=pack_keys,
     )
+
+
+def _packing_for(problem: problem_lib.Problem, hparams: Any) -> tuple[int, list[str]]:
+    """(row length, streams) of T2T's on-the-fly packing; (0, []) when pack_dataset is off.
+
+    T2T packs "inputs" and "targets" into rows of hparams.max_length; a problem without
+    inputs packs its targets alone (T2T's packer would reject it).
+
+    Raises:
+        DataError: max_length is 0, or the problem's data is already packed.
+    """
+    if not _hp(hparams, "pack_dataset"):
+        return 0, []
+    length = _hp(hparams, "max_length")
+    if not length or length < 1:
+        raise DataError(
+            "pack_dataset=true packs examples into rows of hparams.max_length tokens: "
+            f"set max_length > 0 (it is {length})"
+        )
+    if getattr(problem, "packed_length", None):
+        raise DataError(
+            f"problem {problem.name} is already packed (packed_length={problem.packed_length}):"
+            " set pack_dataset=false, or use the unpacked problem"
+        )
+    fields, _ = problem.example_reading_spec()
+    keys = [key for key in ("inputs", "targets") if key in fields]
+    if not keys:
+        raise DataError(f"pack_dataset=true: problem {problem.name} has no inputs or targets")
+    return length, keys
