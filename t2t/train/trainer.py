@@ -20,21 +20,18 @@ equal those of an uninterrupted run.
 import dataclasses
 import logging
 import math
-import os
-import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from typing import Any
 
-import numpy as np
 import torch
 
-from t2t.errors import DataError, T2TError
+from t2t.errors import T2TError
 from t2t.runs import checkpoints, run_lock
 from t2t.train import distributed
 from t2t.train.early_stopping import EarlyStopping
-from t2t.train.logger import TrainingLogger, evaluated_steps
+from t2t.train.logger import TrainingLogger
 from t2t.train.optimizers import (
     add_gradient_noise,
     add_weight_decay_gradient,
@@ -42,11 +39,34 @@ from t2t.train.optimizers import (
     body_parameters,
     decayed_parameters,
 )
+from t2t.train.run_state import (  # re-exported: the loop's state, seeding and data position
+    BatchStream,
+    RunState,
+    SaveClock,
+    eval_missing,
+    is_due,
+    resume,
+    rng_state,
+    save,
+    seed_everything,
+    set_rng_state,
+)
 from t2t.train.scheduled_sampling import ScheduledSampling
 
 log = logging.getLogger("t2t.trainer")
 
 Features = dict[str, torch.Tensor]
+__all__ = [
+    "BatchStream",
+    "TrainConfig",
+    "TrainingDivergedError",
+    "evaluate",
+    "rng_state",
+    "seed_everything",
+    "set_rng_state",
+    "train",
+    "training_loss",
+]
 MetricsFn = Callable[[torch.Tensor, Features], dict[str, Any]]
 
 
@@ -129,91 +149,6 @@ class TrainConfig:
 
 
 # ---- pieces of the loop ---------------------------------------------------------------------
-
-
-def seed_everything(seed: int | None) -> None:
-    """Seeds Python's, NumPy's and torch's generators (T2T's set_random_seed)."""
-    if seed is None:
-        return
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def rng_state() -> dict[str, Any]:
-    """Python, NumPy, torch (and CUDA) RNG states as tensors and plain types."""
-    kind, keys, position, has_gauss, gauss = np.random.get_state()
-    state = {
-        "python": random.getstate(),
-        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, gauss],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    """Restores what `rng_state()` returned."""
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    kind, keys, position, has_gauss, gauss = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, gauss))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-class BatchStream:
-    """Endless batches from an iterable, with a resumable position.
-
-    Starts a new pass when the iterable is exhausted (T2T's training input repeats). Uses
-    the iterable's `state_dict()` / `load_state_dict()` when it has them; otherwise resumes
-    by skipping the number of batches already consumed.
-    """
-
-    def __init__(self, batches: Iterable[Features]) -> None:
-        self._batches = batches
-        self._iterator: Iterator[Features] | None = None
-        self.consumed = 0
-
-    def __next__(self) -> Features:
-        if self._iterator is None:
-            self._iterator = iter(self._batches)
-        try:
-            batch = next(self._iterator)
-        except StopIteration:
-            self._iterator = iter(self._batches)
-            try:
-                batch = next(self._iterator)
-            except StopIteration:
-                raise DataError("the training data yielded no batches") from None
-        self.consumed += 1
-        return batch
-
-    def state_dict(self) -> dict[str, Any]:
-        """The position to resume from: batches consumed, and the pipeline's state if any."""
-        state: dict[str, Any] = {"consumed": self.consumed}
-        if hasattr(self._batches, "state_dict"):
-            state["pipeline"] = self._batches.state_dict()
-        return state
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Resumes at the position `state_dict()` returned.
-
-        Through the pipeline's own `load_state_dict` when it has one; otherwise by skipping
-        `state["consumed"]` batches (slow; logged as a warning).
-        """
-        if "pipeline" in state and hasattr(self._batches, "load_state_dict"):
-            self._batches.load_state_dict(state["pipeline"])
-            self.consumed = state["consumed"]
-            return
-        log.warning(
-            "the training data has no state_dict(): skipping %d batches to resume",
-            state["consumed"],
-        )
-        for _ in range(state["consumed"]):
-            next(self)
 
 
 def to_device(features: Features, device: torch.device) -> Features:
@@ -318,106 +253,7 @@ def evaluate(
 # ---- the loop -------------------------------------------------------------------------------
 
 
-class _Run:
-    """Everything the loop carries between steps."""
-
-    def __init__(self, config: TrainConfig, context: distributed.DistributedContext) -> None:
-        self.config = config
-        self.context = context
-        self.step = 0
-        self.last_good_checkpoint: str | None = None
-        self.checked_step = 0  # the last step whose loss was checked finite
-        # TF's keep_checkpoint_every_n_hours: the first checkpoint kept for good is the first
-        # one pruned that was written n hours after this process started, the next one
-        # n hours after that, ...
-        self.next_keep_time = time.time() + 3600.0 * config.keep_checkpoint_every_n_hours
-
-    def preserve(self, prefix: str) -> bool:
-        """Whether the pruned checkpoint `prefix` stays on disk (out of the index)."""
-        if not self.config.keep_checkpoint_every_n_hours:
-            return False
-        written = os.path.getmtime(checkpoints.weights_path(prefix))
-        if written < self.next_keep_time:
-            return False
-        self.next_keep_time = written + 3600.0 * self.config.keep_checkpoint_every_n_hours
-        log.info("keeping %s (keep_checkpoint_every_n_hours)", prefix)
-        return True
-
-
-def _resume(
-    run: _Run,
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    stream: BatchStream,
-) -> None:
-    """Restores the newest readable checkpoint of output_dir, if any.
-
-    Each unreadable checkpoint (corrupt, digest mismatch, refused state, weights that do not
-    fit) is skipped with a one-line warning and the previous one is tried.
-
-    Raises:
-        DataError: output_dir holds checkpoints and none can be read (unless
-            config.start_over_if_unreadable).
-    """
-    found = checkpoints.list_checkpoints(run.config.output_dir)
-    reasons = []
-    for prefix in reversed(found):
-        try:
-            checkpoints.check_checkpoint(prefix)
-            state = checkpoints.load_state(prefix)
-            checkpoints.load_weights(model, prefix)
-            optimizer.load_state_dict(state["optimizer"])
-            ranks = state["ranks"]
-            mine = ranks[min(run.context.rank, len(ranks) - 1)]
-            set_rng_state(mine["rng"])
-        except (DataError, OSError, KeyError, ValueError, TypeError, IndexError) as err:
-            checkpoints.warn_skipped(prefix, err)
-            reasons.append(f"{prefix}: {str(err)[:300]}")
-            continue
-        break
-    else:
-        if found and not run.config.start_over_if_unreadable:
-            raise DataError(
-                f"{run.config.output_dir} holds {len(found)} checkpoints and none can be read "
-                f"(newest: {reasons[0]}); refusing to train over them from step 0. Use another "
-                "--output_dir, or pass --start_over_if_unreadable"
-            )
-        if found:
-            log.warning("no readable checkpoint in %s: starting over", run.config.output_dir)
-        return
-    run.step = run.checked_step = state["step"]
-    run.last_good_checkpoint = prefix
-    if len(ranks) != run.context.world_size:
-        log.warning(
-            "checkpoint written by %d processes, resuming with %d: data positions and "
-            "RNG states are not restored exactly",
-            len(ranks),
-            run.context.world_size,
-        )
-    stream.load_state_dict(mine["data"])
-    log.info("resumed from %s (step %d)", prefix, run.step)
-
-
-def _save(
-    run: _Run, model: torch.nn.Module, optimizer: torch.optim.Optimizer, stream: BatchStream
-) -> None:
-    """Writes a checkpoint (rank 0), with every process's data position and RNG state."""
-    ranks = distributed.all_gather_objects(
-        {"data": stream.state_dict(), "rng": rng_state()}, run.context
-    )
-    if run.context.is_chief:
-        state = {"step": run.step, "optimizer": optimizer.state_dict(), "ranks": ranks}
-        run.last_good_checkpoint = checkpoints.save_checkpoint(
-            run.config.output_dir,
-            run.step,
-            model,
-            state,
-            run.config.keep_checkpoint_max,
-            preserve=run.preserve,
-        )
-
-
-def _check_finite(run: _Run, bad: torch.Tensor) -> None:
+def _check_finite(run: RunState, bad: torch.Tensor) -> None:
     """Stops training if any loss since the last check was NaN or infinite."""
     if bool(bad.item()):
         where = run.last_good_checkpoint or "none was written"
@@ -432,44 +268,6 @@ def _check_finite(run: _Run, bad: torch.Tensor) -> None:
 def _set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
-
-
-def _is_due(step: int, every: int | None, last: int) -> bool:
-    return step == last or bool(every and step % every == 0)
-
-
-class _SaveClock:
-    """When a checkpoint is due: every save_checkpoints_steps, or every save_checkpoints_secs
-    (measured by the chief at logging steps, so that every process agrees)."""
-
-    def __init__(self, config: TrainConfig, context: distributed.DistributedContext) -> None:
-        self.config, self.context = config, context
-        self.last_save = time.monotonic()
-
-    def due(self, step: int) -> bool:
-        config = self.config
-        if not config.save_checkpoints_secs:
-            return _is_due(step, config.save_checkpoints_steps, config.train_steps)
-        if step == config.train_steps:
-            return True
-        if not _is_due(step, config.log_every_steps or 1, -1):
-            return False
-        late = time.monotonic() - self.last_save >= config.save_checkpoints_secs
-        if self.context.enabled:
-            flag = torch.tensor([float(late and self.context.is_chief)], device=self.context.device)
-            late = bool(distributed.all_reduce_sum(flag, self.context).item() > 0)
-        return late
-
-    def saved(self) -> None:
-        self.last_save = time.monotonic()
-
-
-def _eval_missing(run: _Run, eval_every: int | None) -> bool:
-    """Whether the resumed step was due an evaluation that log.jsonl does not have."""
-    if run.step == 0 or not _is_due(run.step, eval_every, run.config.train_steps):
-        return False
-    missing = run.context.is_chief and run.step not in evaluated_steps(run.config.output_dir)
-    return bool(distributed.broadcast_object(missing, run.context))
 
 
 def train(
@@ -523,8 +321,8 @@ def _train(
     model.to(context.device)
     optimizer = optimizer_fn([p for p in model.parameters() if p.requires_grad])
     stream = BatchStream(train_batches)
-    run = _Run(config, context)
-    _resume(run, model, optimizer, stream)
+    run = RunState(config, context)
+    resume(run, model, optimizer, stream)
     decayed = decayed_parameters(model.named_parameters())
     trainable = [p for p in model.parameters() if p.requires_grad]
     noised = body_parameters(model) if config.weight_noise else []
@@ -546,14 +344,14 @@ def _train(
     tokens = torch.zeros((), dtype=torch.int64, device=context.device)
     result: dict[str, Any] = {"loss": None, "eval": None}
     timer = time.perf_counter()
-    clock = _SaveClock(config, context)
+    clock = SaveClock(config, context)
     eval_every = (
         config.save_checkpoints_steps
         if config.eval_every_steps is None
         else (config.eval_every_steps)
     )
     try:
-        if eval_batches is not None and _eval_missing(run, eval_every):
+        if eval_batches is not None and eval_missing(run, eval_every):
             # A kill during the evaluation after the checkpoint: redo it, so log.jsonl has
             # every evaluation (it uses no RNG, so the training that follows is unchanged).
             log.info("redoing the evaluation at step %d, cut short before", run.step)
@@ -587,7 +385,7 @@ def _train(
             bad |= ~torch.isfinite(reported)
             tokens += (features["targets"] != 0).sum() if "targets" in features else 0
             logger.advance()
-            if _is_due(run.step, config.log_every_steps, config.train_steps):
+            if is_due(run.step, config.log_every_steps, config.train_steps):
                 _check_finite(run, bad)
                 elapsed, timer = time.perf_counter() - timer, time.perf_counter()
                 result["loss"] = float(reported)
@@ -602,9 +400,9 @@ def _train(
                 tokens.zero_()
             if clock.due(run.step):
                 _check_finite(run, bad)
-                _save(run, model, optimizer, stream)
+                save(run, model, optimizer, stream)
                 clock.saved()
-            if eval_batches is not None and _is_due(run.step, eval_every, config.train_steps):
+            if eval_batches is not None and is_due(run.step, eval_every, config.train_steps):
                 result["eval"] = evaluate(
                     model,
                     eval_batches,
@@ -623,7 +421,7 @@ def _train(
                         config.output_dir, run.step
                     ):
                         _check_finite(run, bad)
-                        _save(run, model, optimizer, stream)
+                        save(run, model, optimizer, stream)
                     result["early_stopped"] = True
                     break
     finally:

@@ -6,7 +6,7 @@ import torch
 from t2t import registry
 from t2t.errors import T2TError
 from t2t.runs import checkpoints
-from t2t.train import trainer
+from t2t.train import run_state, trainer
 from t2t.train.early_stopping import EarlyStopping, has_metric_plateaued
 from t2t.train.learning_rate import learning_rate_schedule
 from tests.train import toy_training
@@ -88,9 +88,9 @@ def test_save_checkpoints_secs_replaces_steps(tmp_path, monkeypatch):
 
 def test_keep_checkpoint_every_n_hours_keeps_one_per_period(tmp_path, monkeypatch):
     # Checkpoint k is written at k half-hours after the start; keep_checkpoint_max=1.
-    monkeypatch.setattr(trainer.time, "time", lambda: 0.0)
+    monkeypatch.setattr(run_state.time, "time", lambda: 0.0)
     monkeypatch.setattr(
-        trainer.os.path,
+        run_state.os.path,
         "getmtime",
         lambda path: 1800.0 * int(path.rsplit("-", 1)[1].split(".")[0]),
     )
