@@ -195,6 +195,10 @@ def train_and_evaluate(exp: Experiment, options: RunOptions, evaluate: bool = Tr
         hp.add_hparam("train_steps", options.train_steps)
     train_batches = _batches(exp, "train", options, context)
     eval_batches = _FreshBatches(exp, options, context) if evaluate else None
+    # Settings that fail only when used (the schedule's factors, the optimizer's name) fail
+    # here, before the run files are written.
+    learning_rate_schedule(hp)(0)
+    registry.optimizer(hp.optimizer)
     if not context.is_chief:
         return _train(exp, options, evaluate, context, train_batches, eval_batches)
     output_paths.check_output_dir(options.output_dir)

@@ -156,6 +156,17 @@ def test_a_failed_run_writes_no_run_files(tmp_path):
     assert not (tmp_path / "train" / "run.json").exists()
 
 
+def test_a_run_with_an_unusable_schedule_writes_no_run_files(tmp_path):
+    """Regression: a schedule that fails at its first step (single_cycle_cos_decay with
+    train_steps <= warmup) stopped the trainer after the run files were written."""
+    hp = TINY + ",learning_rate_schedule=constant*linear_warmup*single_cycle_cos_decay"
+    out = trainer(*common(tmp_path, "--generate_data", f"--hparams={hp}", "--train_steps=5"))
+    assert out.returncode != 0
+    assert "single_cycle_cos_decay" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "train" / "hparams.json").exists()
+    assert not (tmp_path / "train" / "run.json").exists()
+
+
 def test_resuming_under_another_hparams_set_is_a_one_line_error(trained):
     tmp_path, _ = trained
     out = trainer(
