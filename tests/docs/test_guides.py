@@ -370,7 +370,8 @@ def test_new_model_decodes_through_the_protocol_pair_as_the_slow_path(model_outp
     lines = ["the cat sat on the mat", "red bird flew over the tree"]
     texts = loaded.decode(lines, beam_size=4, alpha=0.6)
     assert steps and max(steps) == 2 * 4  # cached steps ran, over batch x beams rows
-    # t2t-decoder (its own process) printed the same decodes for the same lines.
+    # Section 4's t2t-decoder ran before section 5 added the pair, so it decoded through the
+    # slow path (in its own process): the cached path gives the same text.
     assert texts == output_of(model_outputs, "t2t-decoder").splitlines()
     inputs = torch.nn.utils.rnn.pad_sequence(
         [torch.tensor(loaded.encode(line) + [1]) for line in lines], batch_first=True
