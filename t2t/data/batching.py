@@ -134,23 +134,30 @@ def bucket_by_length(
     boundaries: Sequence[int],
     batch_sizes: Sequence[int],
     length_fn: Callable[[Any], int] = example_length,
+    full_only: bool = False,
 ) -> Iterator[list[Any]]:
     """Groups examples into batches per length bucket (tf's bucket_by_sequence_length).
 
     An example of length l goes to bucket i with boundaries[i-1] <= l < boundaries[i];
     bucket i emits a batch whenever it holds batch_sizes[i] examples. When the input ends
-    the partial batches are emitted, bucket by bucket.
+    the partial batches are emitted, bucket by bucket; with `full_only`, only if no full
+    batch was (T2T repeats its training data before bucketing, so its training batches
+    are all full: a pass over one epoch keeps only the full ones).
     """
     if len(batch_sizes) != len(boundaries) + 1:
         raise ValueError("need len(boundaries) + 1 batch sizes")
     buckets: list[list[Any]] = [[] for _ in batch_sizes]
+    emitted = False
     for example in examples:
         index = bisect.bisect_right(boundaries, length_fn(example))
         bucket = buckets[index]
         bucket.append(example)
         if len(bucket) >= batch_sizes[index]:
             yield bucket
+            emitted = True
             buckets[index] = []
+    if full_only and emitted:
+        return
     for bucket in buckets:
         if bucket:
             yield bucket
