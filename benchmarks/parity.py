@@ -80,6 +80,10 @@ def _env(system: str) -> dict[str, str]:
     env = dict(os.environ)
     if system == "t2t":
         env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
+        if os.environ.get("PARITY_T2T_THREADS"):
+            # torch's OpenMP threads spin at every small op's barrier: on a CPU shared with
+            # other jobs, one thread can be several times faster than two.
+            env["OMP_NUM_THREADS"] = os.environ["PARITY_T2T_THREADS"]
     else:
         env.pop("PYTHONPATH", None)
     return env
