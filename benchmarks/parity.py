@@ -225,6 +225,8 @@ def training_curve(task: str, system: str, seed: int) -> dict[int, float]:
     """
     where = run_dir(task, system, seed)
     curve: dict[int, float] = {}
+    if not _done(where, "train"):
+        return curve  # unfinished runs are left out
     if system == "orig":
         with open(os.path.join(where, "train.log"), encoding="utf-8", errors="replace") as f:
             for line in f:
@@ -246,6 +248,8 @@ def dev_metrics(task: str, system: str, seed: int) -> dict[str, float]:
     """The last evaluation's metrics, with T2T's names shortened (`accuracy_per_sequence`)."""
     where = run_dir(task, system, seed)
     metrics: dict[str, float] = {}
+    if not _done(where, "train"):
+        return metrics
     if system == "orig":
         with open(os.path.join(where, "train.log"), encoding="utf-8", errors="replace") as f:
             for line in f:
@@ -346,8 +350,8 @@ def _betainc(a: float, b: float, x: float) -> float:
 
 def verdict(a: list[float], b: list[float]) -> str:
     """'same' when the means differ by no more than the seed noise (both rules), else 'DIFF'."""
-    if not a or not b:
-        return "-"
+    if len(a) < 2 or len(b) < 2:
+        return "n<2"  # no spread to compare with
     sa, sb = summary(a), summary(b)
     diff = abs(sa["mean"] - sb["mean"])
     spread = max(sa["max"] - sa["min"], sb["max"] - sb["min"])
