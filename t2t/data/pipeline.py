@@ -20,11 +20,11 @@ Determinism and resuming: every random choice comes from `seed`, the epoch and t
 reader, so a reader's sequence of batches is a pure function of them. The state is, per
 reader, (epoch, batches already consumed); a restored pipeline replays that reader's epoch
 without building tensors and continues with the next batch. Departures from T2T: in
-training, the examples left in partly filled buckets at the end of an epoch are not batched
-(T2T's repeat carried them into the next epoch's buckets; either way every training batch is
-full, which keeps T2T's tokens per batch: flushing them made ~6% of text2text_tmpdir's
-batches partial, some of one row), unless the epoch filled no batch at all; and T2T's random
-skip at the start of training is replaced by per-reader shuffling.
+training, an epoch's partly filled buckets are filled up with their bucket's first
+examples of the epoch (T2T's repeat carried them into the next epoch's buckets instead;
+either way every training batch is full, which keeps T2T's tokens per batch: flushing them
+made ~6% of text2text_tmpdir's batches partial, some of one row); and T2T's random skip at
+the start of training is replaced by per-reader shuffling.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ class _Reader:
             scheme["boundaries"],
             scheme["batch_sizes"],
             length_fn=_first,
-            full_only=spec["repeat"],
+            fill_partial=spec["repeat"],
         )
         if spec["shuffle"]:
             rng = self._rng(epoch, "batches")

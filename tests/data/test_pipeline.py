@@ -112,6 +112,7 @@ def test_training_batches_are_all_full_across_epochs(data_dir):
     batches = pipeline.make_batches(NAME, "train", hparams(batch_size=128), data_dir, seed=5)
     scheme = batches.scheme
     seen = 0
+    targets = set()
     for features in itertools.islice(batches, 200):
         length = max(
             max(len(r) for r in rows(features, "inputs")),
@@ -120,7 +121,11 @@ def test_training_batches_are_all_full_across_epochs(data_dir):
         bucket = bisect.bisect_right(scheme["boundaries"], length)
         assert features["targets"].shape[0] == scheme["batch_sizes"][bucket]
         seen += features["targets"].shape[0]
+        targets.update(rows(features))
     assert seen > 2000  # more than two epochs of the 1000 training examples
+    # ... and no example is starved: every distinct training target was batched.
+    problem = registry.problem(NAME)
+    assert targets == {tuple(ex["targets"].tolist()) for ex in problem.dataset("train", data_dir)}
 
 
 def test_ranks_partition_the_data(data_dir):
