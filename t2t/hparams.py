@@ -122,6 +122,40 @@ def parse_values(
     return results
 
 
+def _assignments(values: str) -> list[tuple[str, str]] | None:
+    """The (name, text) assignments of an override string; None when it is malformed."""
+    found, pos = [], 0
+    while pos < len(values):
+        match = _PARAM_RE.match(values, pos)
+        if not match:
+            return None
+        found.append((match.group("name"), values[pos : match.end()].rstrip().rstrip(",")))
+        pos = match.end()
+    return found
+
+
+def join_overrides(saved: str, given: str) -> str:
+    """A run's saved override string with a later one applied over it, as one string.
+
+    T2T's decoder applies the command line's `--hparams` over the run's saved hparams, so
+    repeating the trainer's own overrides is harmless and a different value wins. Saved
+    assignments to a name that `given` assigns (whole or by index) are dropped; a changed
+    value is logged.
+    """
+    saved_parts, given_parts = _assignments(saved), _assignments(given)
+    if not saved or saved_parts is None or given_parts is None:
+        return ",".join(part for part in (saved, given) if part)
+    given_names = {name for name, _ in given_parts}
+    kept = [text for name, text in saved_parts if name not in given_names]
+    changed = sorted(
+        {text for name, text in saved_parts if name in given_names}
+        - {text for _, text in given_parts}
+    )
+    if changed:
+        log.warning("--hparams %s overrides the run's saved %s", given, ",".join(changed))
+    return ",".join(kept + [text for _, text in given_parts])
+
+
 def _cast(name: str, param_type: type, value: Any) -> Any:
     """T2T's `_cast_to_type_if_compatible`: the declared type wins, lossy casts fail."""
     if param_type is type(None) or value is None:

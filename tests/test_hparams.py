@@ -5,7 +5,7 @@ import json
 import pytest
 
 from t2t.errors import HParamsError
-from t2t.hparams import HParams, basic_params1, create_hparams, parse_values
+from t2t.hparams import HParams, basic_params1, create_hparams, join_overrides, parse_values
 
 
 def test_attribute_access_values_and_str():
@@ -122,3 +122,31 @@ def test_create_hparams_json_then_overrides(tmp_path):
     hp = create_hparams("basic_1", "dropout=0.5", hparams_path=str(saved))
     assert hp.hidden_size == 32 and hp.dropout == 0.5
     assert "not_in_set" not in hp and hp.name == {}
+
+
+@pytest.mark.parametrize(
+    ("saved", "given", "joined"),
+    [
+        # The trainer's own overrides repeated (T2T's walkthrough): one assignment each.
+        ("learning_rate_warmup_steps=1000,batch_size=2048",
+         "learning_rate_warmup_steps=1000,batch_size=2048",
+         "learning_rate_warmup_steps=1000,batch_size=2048"),
+        # A different value wins (T2T applied the decoder's --hparams over the saved ones).
+        ("learning_rate_warmup_steps=1000,batch_size=2048", "batch_size=4096",
+         "learning_rate_warmup_steps=1000,batch_size=4096"),
+        ("a=[1,2],b=3", "a[0]=5", "b=3,a[0]=5"),
+        ("", "b=3", "b=3"),
+        ("b=3", "", "b=3"),
+    ],
+)  # fmt: skip
+def test_join_overrides(saved, given, joined):
+    assert join_overrides(saved, given) == joined
+
+
+def test_join_overrides_parses_where_the_plain_join_did_not():
+    hparams = HParams(learning_rate_warmup_steps=100, batch_size=10)
+    saved = "learning_rate_warmup_steps=1000,batch_size=2048"
+    with pytest.raises(HParamsError, match="Multiple assignments"):
+        hparams.parse(saved + "," + saved)
+    hparams.parse(join_overrides(saved, "batch_size=2048,learning_rate_warmup_steps=1000"))
+    assert hparams.learning_rate_warmup_steps == 1000 and hparams.batch_size == 2048

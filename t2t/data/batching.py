@@ -9,6 +9,7 @@ longest example, per feature.
 from __future__ import annotations
 
 import bisect
+import itertools
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -135,25 +136,36 @@ def bucket_by_length(
     boundaries: Sequence[int],
     batch_sizes: Sequence[int],
     length_fn: Callable[[Any], int] = example_length,
+    fill_partial: bool = False,
 ) -> Iterator[list[Any]]:
     """Groups examples into batches per length bucket (tf's bucket_by_sequence_length).
 
     An example of length l goes to bucket i with boundaries[i-1] <= l < boundaries[i];
     bucket i emits a batch whenever it holds batch_sizes[i] examples. When the input ends
-    the partial batches are emitted, bucket by bucket.
+    the partial batches are emitted, bucket by bucket. With `fill_partial` (repeated
+    training data) each partial batch is first filled up to its bucket's batch size with
+    that bucket's first examples of the pass, cyclically: T2T repeats its training data
+    before bucketing, so its buckets carry over into the next epoch and every training
+    batch is full.
     """
     if len(batch_sizes) != len(boundaries) + 1:
         raise ValueError("need len(boundaries) + 1 batch sizes")
     buckets: list[list[Any]] = [[] for _ in batch_sizes]
+    firsts: list[list[Any]] = [[] for _ in batch_sizes]  # at most one batch per bucket
     for example in examples:
         index = bisect.bisect_right(boundaries, length_fn(example))
         bucket = buckets[index]
         bucket.append(example)
+        if fill_partial and len(firsts[index]) < batch_sizes[index]:
+            firsts[index].append(example)
         if len(bucket) >= batch_sizes[index]:
             yield bucket
             buckets[index] = []
-    for bucket in buckets:
+    for index, bucket in enumerate(buckets):
         if bucket:
+            if fill_partial:
+                fill = itertools.cycle(firsts[index])
+                bucket = bucket + [next(fill) for _ in range(batch_sizes[index] - len(bucket))]
             yield bucket
 
 

@@ -19,6 +19,7 @@ import torch
 
 from t2t.decode import decoding, protocol
 from t2t.errors import T2TError
+from t2t.hparams import join_overrides
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +232,7 @@ def load(
 
     output_dir = os.path.expanduser(output_dir)
     run = run_files.read_run(output_dir)
-    run["hparams"] = ",".join(part for part in (run.get("hparams", ""), hparams) if part)
+    run["hparams"] = join_overrides(run.get("hparams", ""), hparams)
     if data_dir:
         run["data_dir"] = data_dir
     from t2t.runs import digest

@@ -23,6 +23,7 @@ import sys
 from typing import Any
 
 from t2t.errors import T2TError
+from t2t.hparams import join_overrides
 
 HPARAMS_FILE = "hparams.json"
 RUN_FILE = "run.json"
@@ -125,7 +126,7 @@ def resolve_run(
         raise T2TError(f"{output_dir} has no run.json: give {missing}")
     run.update({k: v for k, v in given.items() if v})
     if extra_hparams:
-        run["hparams"] = ",".join(p for p in (run.get("hparams", ""), extra_hparams) if p)
+        run["hparams"] = join_overrides(run.get("hparams", ""), extra_hparams)
     return run
 
 

@@ -212,7 +212,8 @@ def evaluate(
         context: the distributed context; sums are reduced over processes.
 
     Returns:
-        {"loss": sum(num) / sum(den) of the training loss, <metric>: value, ...}.
+        {"loss": the mean over batches of each batch's training loss (T2T's Estimator
+        metric), <metric>: value, ...}.
     """
     context = context or distributed.DistributedContext()
     device = device or next(model.parameters()).device
@@ -234,7 +235,10 @@ def evaluate(
             with _autocast(device, autocast_dtype):
                 logits, losses = model(features)
             if "training_num" in losses:
-                add("loss", losses["training_num"], losses["training_den"])
+                # T2T's eval loss is the Estimator's mean over batches of each batch's
+                # num / max(1, den), not one ratio over all the tokens.
+                den = torch.clamp(losses["training_den"].float(), min=1.0)
+                add("loss", losses["training_num"] / den, 1.0)
             else:
                 add("loss", losses["training"], 1.0)
             for name, value in (metrics_fn(logits, features) if metrics_fn else {}).items():

@@ -56,6 +56,12 @@ def test_bucket_by_length_groups_by_bucket_and_flushes_partials():
     got = [[len(ex["targets"]) for ex in b] for b in batches]
     # Bucket 0 (<8) fills at 3, bucket 1 (8..15) at 2, bucket 2 (>=16) at 1; then partials.
     assert got == [[1, 2, 3], [9, 12], [30], [4], [9]]
+    # fill_partial (repeated training data): partials filled with the bucket's first examples.
+    full = list(batching.bucket_by_length(examples, [8, 16], [3, 2, 1], fill_partial=True))
+    got = [[len(ex["targets"]) for ex in b] for b in full]
+    assert got == [[1, 2, 3], [9, 12], [30], [4, 1, 2], [9, 9]]
+    few = list(batching.bucket_by_length(examples[:2], [8, 16], [3, 2, 1], fill_partial=True))
+    assert [[len(ex["targets"]) for ex in b] for b in few] == [[1, 1, 1], [9, 9]]
 
 
 def test_example_length_is_max_over_features():

@@ -213,3 +213,29 @@ def test_translate_all_then_bleu_over_the_directory(run_dir):
     bleu = command("t2t_bleu", f"--translations_dir={translations}", f"--reference={source}",
                    f"--event_dir={run_dir / 'events'}")  # fmt: skip
     assert "my_tiny_translate-8" in bleu.stdout + bleu.stderr
+
+
+def test_decoder_accepts_the_trainers_own_hparams(run_dir, capsys):
+    # T2T's walkthrough passes the training --hparams to t2t-decoder again; the original
+    # accepts it (issue 20: this stopped with "Multiple assignments to variable ...").
+    source = run_dir / "again.txt"
+    source.write_text("alpha beta\nzeta\n", encoding="utf-8")
+    plain, repeated = run_dir / "again.plain", run_dir / "again.repeated"
+    common = [f"--t2t_usr_dir={USR_DIR}", f"--output_dir={run_dir / 'train'}",
+              f"--decode_from_file={source}",
+              "--decode_hparams=beam_size=2,extra_length=4"]  # fmt: skip
+    decoder_in_process(capsys, *common, f"--decode_to_file={plain}")
+    decoder_in_process(capsys, *common, f"--decode_to_file={repeated}", f"--hparams={TINY}",
+                       "--problem=my_tiny_translate", "--model=transformer",
+                       "--hparams_set=transformer_tiny")  # fmt: skip
+    assert repeated.read_text(encoding="utf-8") == plain.read_text(encoding="utf-8")
+
+
+def test_load_accepts_the_trainers_own_hparams(run_dir, loaded):
+    again = t2t.load(str(run_dir / "train"), device="cpu", hparams=TINY)
+    assert again.decode(SENTENCES[:3], beam_size=2, extra_length=5) == loaded.decode(
+        SENTENCES[:3], beam_size=2, extra_length=5
+    )
+    # A different value wins, as T2T applied the decoder's --hparams over the saved ones.
+    changed = t2t.load(str(run_dir / "train"), device="cpu", hparams="learning_rate_warmup_steps=9")
+    assert changed.hparams.learning_rate_warmup_steps == 9

@@ -102,6 +102,32 @@ def test_training_crosses_epochs_and_state_is_json(data_dir):
     assert state["positions"]["0"][0] >= 1
 
 
+def test_training_batches_are_all_full_across_epochs(data_dir):
+    # T2T repeats the training data before bucketing, so every training batch holds its
+    # bucket's batch size (seen in T2T 1.15.7: 300 batches of text2text_tmpdir at
+    # batch_size=2048, all full). Flushing each epoch's partial buckets made ~6% of the
+    # batches partial (down to one row), 5.7% fewer target tokens per batch on average.
+    import bisect
+
+    batches = pipeline.make_batches(NAME, "train", hparams(batch_size=128), data_dir, seed=5)
+    scheme = batches.scheme
+    seen = 0
+    targets = set()
+    for features in itertools.islice(batches, 200):
+        length = max(
+            max(len(r) for r in rows(features, "inputs")),
+            max(len(r) for r in rows(features, "targets")),
+        )
+        bucket = bisect.bisect_right(scheme["boundaries"], length)
+        assert features["targets"].shape[0] == scheme["batch_sizes"][bucket]
+        seen += features["targets"].shape[0]
+        targets.update(rows(features))
+    assert seen > 2000  # more than two epochs of the 1000 training examples
+    # ... and no example is starved: every distinct training target was batched.
+    problem = registry.problem(NAME)
+    assert targets == {tuple(ex["targets"].tolist()) for ex in problem.dataset("train", data_dir)}
+
+
 def test_ranks_partition_the_data(data_dir):
     all_rows = collections.Counter()
     per_rank = []

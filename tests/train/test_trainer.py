@@ -167,13 +167,19 @@ def test_evaluation_log_and_metrics(tmp_path):
     assert result["eval"] == {k: v for k, v in evals[-1].items() if k not in ("step", "split")}
     assert os.path.basename(result["checkpoint"]) == "model.ckpt-4"
     assert len(checkpoints.list_checkpoints(str(tmp_path))) == 1
-    # evaluate() alone: loss is sum(num) / sum(den) over the batches
+    # evaluate() alone: loss is the mean over batches of each batch's num / den, as T2T's
+    # eval loss was (tf.estimator adds `loss` as tf.metrics.mean of the per-batch loss,
+    # estimator.py _verify_and_create_loss_metric; T2T's per-batch loss is num / max(1, den)).
     model = toy_training.ToyModel(dropout=0.0)
-    metrics = trainer.evaluate(model, eval_batches, max_steps=2)
+    two = [eval_batches[0], {k: v[:1] for k, v in eval_batches[1].items()}]  # unequal dens
+    metrics = trainer.evaluate(model, two + eval_batches, max_steps=2)
     with torch.no_grad():
-        outs = [model(b)[1] for b in eval_batches[:2]]
-    want = sum(o["training_num"] for o in outs) / sum(o["training_den"] for o in outs)
+        outs = [model(b)[1] for b in two]
+    want = sum(o["training_num"] / max(1.0, float(o["training_den"])) for o in outs) / 2
     assert metrics["loss"] == pytest.approx(float(want))
+    pooled = sum(o["training_num"] for o in outs) / sum(o["training_den"] for o in outs)
+    assert outs[0]["training_den"] != outs[1]["training_den"]  # so the two definitions differ
+    assert metrics["loss"] != pytest.approx(float(pooled), rel=1e-4)
 
 
 def test_bf16_autocast_and_weight_decay_and_clipping_run(tmp_path):
