@@ -17,11 +17,15 @@ from t2t.errors import DataError
 def vocab_sizes(problem_hparams: Any) -> dict[str, int]:
     """{feature: vocab_size} of the problem's text encoders."""
     vocabulary = getattr(problem_hparams, "vocabulary", None) or {}
-    return {
-        name: int(encoder.vocab_size)
-        for name, encoder in sorted(vocabulary.items())
-        if encoder is not None and isinstance(getattr(encoder, "vocab_size", None), int)
-    }
+    sizes = {}
+    for name, encoder in sorted(vocabulary.items()):
+        try:  # T2T's base TextEncoder (ids as text) has no vocab_size of its own
+            size = getattr(encoder, "vocab_size", None)
+        except NotImplementedError:
+            continue
+        if isinstance(size, int):
+            sizes[name] = size
+    return sizes
 
 
 def _vocab_file(problem: Any, data_dir: str) -> str:
