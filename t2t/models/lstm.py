@@ -43,6 +43,7 @@ def reverse_sequence(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     positions = torch.arange(x.shape[1], device=x.device)[None, :]  # [1, T]
     lengths = lengths[:, None]
     index = torch.where(positions < lengths, lengths - 1 - positions, positions)  # [B, T]
+    # [B, T] -> [B, T, 1, ...] -> [B, T, ...] (x's shape)
     index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
     return torch.gather(x, 1, index)
 
@@ -287,11 +288,13 @@ class Seq2seqBody(nn.Module):
             zeros = like.new_zeros(batch, stack.num_layers, stack.hidden_size)
             states["h"], states["c"] = zeros, zeros.clone()
         else:
+            # nn.LSTM's [layers, B, H] -> [B, layers, H]: the search reorders rows (dim 0)
             states["h"], states["c"] = (t.transpose(0, 1).contiguous() for t in state)
         return states
 
     def decode_step(self, x_t: torch.Tensor, states: dict) -> tuple[torch.Tensor, dict]:
         """x_t [N, D] (the embedded last token) -> (decoder output [N, out], new states)."""
+        # [N, layers, H] -> nn.LSTM's [layers, N, H]
         state = (states["h"].transpose(0, 1).contiguous(), states["c"].transpose(0, 1).contiguous())
         new_states = dict(states)
         if self.attention:

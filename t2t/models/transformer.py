@@ -189,7 +189,7 @@ class InputEncoder(nn.Module):
         if self.target_space_embedding is not None:
             if target_space_id is None:
                 target_space_id = self.default_target_space
-            ids = torch.as_tensor(target_space_id, device=x.device).reshape(-1).long()
+            ids = torch.as_tensor(target_space_id, device=x.device).reshape(-1).long()  # [1 or B]
             x = x + self.target_space_embedding[ids][:, None, :]  # [1 or B, 1, H]
         x = _dropout(self.positions(x, positions=position), self.hparams, self.training)
         return self.stack(x, self_bias, padding), memory_bias
@@ -250,7 +250,7 @@ class Transformer(T2TModel):
             # the whole row, so its later examples start from the previous one's last
             # token; zeroing them makes a packed example compute what it computes alone.
             position = packing.targets_position
-            shifted = shifted * (position != 0).unsqueeze(-1).to(shifted.dtype)
+            shifted = shifted * (position != 0).unsqueeze(-1).to(shifted.dtype)  # [B, T, 1]
         x = _dropout(self.positions(shifted, positions=position), self.hparams, self.training)
         return self.decoder(x, self_bias, memory, memory_bias)
 
