@@ -34,6 +34,10 @@ cli.define_once(
 )
 cli.define_once("bool", "decode_interactive", False, "Read inputs from stdin, one per line.")
 cli.define_once("string", "device", "", "cpu, cuda or cuda:N (default: CUDA when available).")
+cli.define_once(
+    "string", "quantize", "none",
+    "none (float32) or int8: int8 linear layers with dynamic activation scaling, on a CPU.",
+)  # fmt: skip
 cli.define_once("integer", "random_seed", None, "Seed for Python, NumPy and torch (for sampling).")
 cli.define_once(
     "bool", "keep_timestamp", False,
@@ -59,7 +63,10 @@ def _overridden_run(output_dir: str):
 def _load(output_dir: str):
     from t2t.decode.api import load_run
 
-    return load_run(output_dir, _overridden_run(output_dir), FLAGS.checkpoint_path, FLAGS.device)
+    return load_run(
+        output_dir, _overridden_run(output_dir), FLAGS.checkpoint_path, FLAGS.device,
+        FLAGS.quantize,
+    )  # fmt: skip
 
 
 def _decode_lines(loaded, lines: list[str], hp, first_line: int = 1) -> list[str]:

@@ -214,6 +214,7 @@ def load(
     device: str | None = None,
     hparams: str = "",
     verify: bool = True,
+    quantize: str | None = None,
 ) -> LoadedModel:
     """Loads a t2t-trainer run for decoding.
 
@@ -224,9 +225,12 @@ def load(
         device: "cpu", "cuda", ... (default: CUDA when available).
         hparams: extra hparams overrides.
         verify: verify the checkpoint's digest (False: skip it, for speed).
+        quantize: "int8" to decode with int8 linear layers on a CPU (`t2t.decode.quantize`);
+            None or "none" for float32.
 
     Raises:
-        T2TError: not a run directory, no checkpoint, or the vocabulary is missing.
+        T2TError: not a run directory, no checkpoint, the vocabulary is missing, or a
+            quantization this model or device cannot use.
     """
     from t2t.runs import run_files
 
@@ -238,15 +242,25 @@ def load(
     from t2t.runs import digest
 
     with digest.verifying(verify):
-        return load_run(output_dir, run, checkpoint, device)
+        return load_run(output_dir, run, checkpoint, device, quantize)
 
 
 def load_run(
-    output_dir: str, run: dict[str, Any], checkpoint: str | None, device: str | None
+    output_dir: str,
+    run: dict[str, Any],
+    checkpoint: str | None,
+    device: str | None,
+    quantize: str | None = None,
 ) -> LoadedModel:
     """Builds the model `run` describes (problem, model, hparams_set, hparams, data_dir),
-    merging output_dir's hparams.json, and loads `checkpoint` (default: the latest)."""
+    merging output_dir's hparams.json, loads `checkpoint` (default: the latest) and applies
+    `quantize` ("int8" or None/"none")."""
+    from t2t.decode import quantize as quantization
     from t2t.runs import build, checkpoints
+
+    quantize = quantization.check_choice(quantize)
+    if quantize != "none" and not device:
+        device = "cpu"  # int8 kernels are CPU kernels
 
     exp = build.build_run(
         run["problem"],
@@ -263,5 +277,9 @@ def load_run(
     if not device:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     exp.model.to(device)
-    log.info("loaded %s (%s, %s, %s)", prefix, run["model"], run["hparams_set"], run["problem"])
+    quantization.quantize(exp.model, quantize)
+    log.info(
+        "loaded %s (%s, %s, %s%s)", prefix, run["model"], run["hparams_set"], run["problem"],
+        "" if quantize == "none" else f", {quantize}",
+    )  # fmt: skip
     return LoadedModel(exp, prefix, run)
