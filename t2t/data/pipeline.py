@@ -15,10 +15,11 @@ a problem and model hparams (what the trainer calls):
 What happens to an example, in T2T's order (data spec, 1.7 and 6.1): the files of the
 split are shuffled (training) and divided among all readers (ranks x DataLoader workers;
 by file when there are enough files, else by record); each record is decoded and
-preprocessed (`Problem.preprocess_example`), `_rev`/`_copy` are applied; in training
-examples are shuffled in a 1024-example buffer; examples longer than `max_length` are
-dropped (training, or eval with `eval_drop_long_sequences`); T2T's length buckets group
-them into batches of about `batch_size` tokens; batches are shuffled in a
+preprocessed (`Problem.preprocess_example`, whose random augmentation draws from
+`t2t.data.example_rng`, keyed by seed, epoch, reader and record), `_rev`/`_copy` are
+applied; in training examples are shuffled in a 1024-example buffer; examples longer
+than `max_length` are dropped (training, or eval with `eval_drop_long_sequences`); T2T's
+length buckets group them into batches of about `batch_size` tokens; batches are shuffled in a
 `batch_shuffle_size` buffer (training) and zero-padded. With `pack_length` (T2T's
 pack_dataset) the shuffled examples are first packed into rows of that length
 (`t2t.data.packing`), and the rows are filtered and batched in their place.
@@ -44,7 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from t2t.data import batching, packing, tfrecord
+from t2t.data import batching, example_rng, packing, tfrecord
 from t2t.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,10 @@ class _Reader:
         length filter and the bucketing."""
         examples_fn = self.spec["examples_fn"]
         min_len, max_len = self.spec["min_length"], self.spec["max_length"]
-        for record in self._records(epoch):
+        key = (self.spec["seed"], epoch, self.reader)
+        for index, record in enumerate(self._records(epoch)):
+            # Random preprocessing (augmentation) of this record draws from this key.
+            example_rng.set_example_key((*key, index))
             for ex in examples_fn(record):
                 length = batching.example_length(ex)
                 if min_len <= length <= max_len:
