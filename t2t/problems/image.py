@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from t2t.data import image_ops, text_encoder
+from t2t.data.example_rng import example_rng
 from t2t.errors import DataError
 from t2t.modalities.names import ModalityType
 from t2t.problems import generator_utils
@@ -53,8 +54,10 @@ __all__ = [
     "Image2ClassProblem",
     "Image2TextProblem",
     "ImageProblem",
+    "cifar_image_augmentation",
     "encode_images_as_png",
     "image_generator",
+    "resize_by_area",
 ]
 
 IMAGE_KEY, FORMAT_KEY, LABEL_KEY = "image/encoded", "image/format", "image/class/label"
@@ -93,6 +96,17 @@ def encode_images_as_png(images: Iterable[np.ndarray]) -> Iterator[bytes]:
     """PNG bytes of each uint8 [H, W, C] image."""
     for image in images:
         yield image_ops.encode_png(image)
+
+
+def resize_by_area(img: np.ndarray, size: int) -> np.ndarray:
+    """T2T's resize_by_area: AREA resize of [H, W, C] to [size, size, C], as int64."""
+    return image_ops.resize_by_area(img, size)
+
+
+def cifar_image_augmentation(images: np.ndarray) -> np.ndarray:
+    """T2T's CIFAR augmentation of one [32, 32, C] image (pad 40, random crop, random flip),
+    drawing from the current record's generator (`t2t.data.example_rng`)."""
+    return image_ops.cifar_image_augmentation(images, example_rng())
 
 
 def image_generator(images: Sequence[np.ndarray], labels: Sequence[int]) -> Iterator[dict]:
