@@ -403,3 +403,53 @@ def test_imagenet_eval_preprocessing_and_no_download(dirs):
     assert ex["inputs"].shape == (299, 299, 3)
     with pytest.raises(DataError, match="no download"):
         problem.generate_data(data, data)
+
+
+def test_augmentation_replays_after_resume_and_in_problem_dataset(dirs):
+    raw, data = dirs
+    archives.write_cifar10(raw, per_batch=3, n_test=4)
+    registry.problem("image_cifar10").generate_data(data, raw)
+    straight = iter(make_batches("image_cifar10", "train", _hparams(5), data, seed=7))
+    expected = [next(straight)["inputs"].numpy() for _ in range(4)]
+    first = make_batches("image_cifar10", "train", _hparams(5), data, seed=7)
+    it = iter(first)
+    next(it), next(it)
+    resumed = make_batches("image_cifar10", "train", _hparams(5), data, seed=7)
+    resumed.load_state_dict(first.state_dict())
+    it = iter(resumed)
+    for want in expected[2:]:
+        np.testing.assert_array_equal(next(it)["inputs"].numpy(), want)
+    # Problem.dataset: a seed makes the augmented images reproducible.
+    problem = registry.problem("image_cifar10")
+    a = [ex["inputs"] for ex in problem.dataset("train", data_dir=data, seed=3)]
+    b = [ex["inputs"] for ex in problem.dataset("train", data_dir=data, seed=3)]
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_image2text_problem(dirs):
+    from t2t.problems.image import Image2TextProblem, image_generator
+
+    raw, data = dirs
+
+    class TinyCaptions(Image2TextProblem):
+        is_character_level = True
+        target_space_id = 2
+        train_shards = 2
+        dev_shards = 1
+
+        def generator(self, data_dir, tmp_dir, is_training):
+            rng = np.random.default_rng(int(is_training))
+            images = [rng.integers(0, 256, size=(6, 6, 3), dtype=np.uint8) for _ in range(4)]
+            for i, example in enumerate(image_generator(images, [0] * 4)):
+                example["image/class/label"] = list(range(3, 5 + i)) + [1]
+                yield example
+
+    problem = TinyCaptions()
+    problem.generate_data(data, raw)
+    hp = problem.get_hparams()
+    assert hp.modality == {"inputs": "image", "targets": "symbol"}
+    assert hp.vocab_size["targets"] == 258 and hp.batch_size_multiplier == 256
+    examples = list(problem.dataset("eval", data_dir=data))
+    assert sorted(len(ex["targets"]) for ex in examples) == [3, 4, 5, 6]
+    assert examples[0]["inputs"].dtype == np.float32 and examples[0]["inputs"].shape == (6, 6, 3)
