@@ -9,7 +9,8 @@ batch; the `_tune` problems use the first 48000 training images for training and
 
 Preprocessing, as T2T: `image_cifar10` (and _100, _20): training pads to 40x40, crops
 32x32 at random and flips at random, then every mode standardises; `_plain`: standardise
-only; `_plain_gen`: int64 pixels, reading `image_cifar10_plain`'s files; `_plain8`: an 8x8
+only; `_plain_gen`: int64 pixels, reading `image_cifar10_plain`'s files (`_plain_gen_flat`: as
+one sequence of 3072, without targets); `_plain8`: an 8x8
 area-resized, standardised input; `img2img_cifar10`: 8x8 inputs and 32x32 targets
 (int64 pixels, identity modalities).
 """
@@ -251,6 +252,23 @@ class ImageCifar10Plain(_Plain, ImageCifar10):
 @registry.register_problem
 class ImageCifar10PlainGen(_PlainGen, ImageCifar10Plain):
     """CIFAR-10 for image generation: int64 pixels, image_cifar10_plain's files."""
+
+
+@registry.register_problem
+class ImageCifar10PlainGenFlat(ImageCifar10PlainGen):
+    """Unconditional generation: the 3072 pixels as one int64 sequence, no targets."""
+
+    def preprocess_example(self, example: dict, mode: str, hparams: Any) -> dict:
+        """inputs := int64 [3072] (row-major HWC); the label is dropped."""
+        example["inputs"] = _checked(self, example["inputs"]).astype(np.int64).reshape(-1)
+        example.pop("targets", None)
+        return example
+
+    def hparams(self, defaults: Any, model_hparams: Any) -> None:
+        """As image_cifar10, with symbol_weights_all inputs in the GENERIC space."""
+        super().hparams(defaults, model_hparams)
+        defaults.modality["inputs"] = ModalityType.SYMBOL_WEIGHTS_ALL
+        defaults.input_space_id = SpaceID.GENERIC
 
 
 @registry.register_problem

@@ -255,6 +255,11 @@ def test_cifar10_variants(dirs):
     assert (
         tuple(gen["inputs"].shape) == (3, 32, 32, 3) and str(gen["inputs"].dtype) == "torch.int64"
     )
+    flat_problem = registry.problem("image_cifar10_plain_gen_flat")
+    assert flat_problem.get_hparams().modality["inputs"] == "symbol_weights_all"
+    flat = next(iter(make_batches(flat_problem, "eval", _hparams(3), data)))
+    assert "targets" not in flat and tuple(flat["inputs"].shape) == (3, 3072)
+    np.testing.assert_array_equal(flat["inputs"].numpy(), gen["inputs"].numpy().reshape(3, -1))
     small = next(iter(make_batches("image_cifar10_plain8", "eval", _hparams(3), data)))
     assert tuple(small["inputs"].shape) == (3, 8, 8, 3)
     assert str(small["inputs"].dtype) == "torch.float32"
