@@ -13,10 +13,13 @@ What the models receive (the contract with the image modalities):
 - `preprocess_example` follows each T2T problem: most standardise per image
   ((x - mean) / max(std, 1/sqrt(H*W*C)), float32 [H, W, C]); CIFAR's training mode first
   pads to 40x40, crops 32x32 at random and flips at random; ImageNet crops, resizes and
-  normalises by channel mean/std (float32 [S, S, 3]); the `_plain_gen`/`_rev`/img2img
-  variants keep integer pixels (int64). T2T standardises here, in the data pipeline, and
-  its image modality's bottom only converts to float: so does ours.
-- Batches: "inputs" FloatTensor [B, H, W, C] (LongTensor for the integer-pixel variants),
+  normalises by channel mean/std (float32 [S, S, 3]); image_fashion_mnist (as T2T) and
+  the `_plain_gen`/`_rev`/img2img variants keep integer pixels 0..255. T2T standardises
+  here, in the data pipeline, and its image modality's bottom only converts to float: so
+  does ours. (TF 1.15 made the installed original's standardised uint8 images uint8
+  again, saturated: see `t2t.data.image_ops.per_image_standardization`; we return the
+  float32 values T2T was written for.)
+- Batches: "inputs" FloatTensor [B, H, W, C] (LongTensor for the integer-pixel ones),
   "targets" LongTensor [B, 1], plus the 0-d "input_space_id" (25, IMAGE) and
   "target_space_id" (1, IMAGE_LABEL). Shapes are fixed, so `batch_size` counts examples
   and no example is dropped for its size (T2T's rule for fully defined shapes).
