@@ -91,23 +91,26 @@ class _Reader:
     def _examples(self, epoch: int) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """(length, example) of the examples kept; the length is computed once, for both the
         length filter and the bucketing."""
-        examples_fn = self.spec["examples_fn"]
         min_len, max_len = self.spec["min_length"], self.spec["max_length"]
+        for ex in self._record_examples(epoch):
+            length = batching.example_length(ex)
+            if min_len <= length <= max_len:
+                yield length, ex
+
+    def _record_examples(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
+        """The examples of this reader's records; record i's random preprocessing
+        (augmentation) draws from the key (seed, epoch, reader, i)."""
+        examples_fn = self.spec["examples_fn"]
         key = (self.spec["seed"], epoch, self.reader)
         for index, record in enumerate(self._records(epoch)):
-            # Random preprocessing (augmentation) of this record draws from this key.
             example_rng.set_example_key((*key, index))
-            for ex in examples_fn(record):
-                length = batching.example_length(ex)
-                if min_len <= length <= max_len:
-                    yield length, ex
+            yield from examples_fn(record)
 
     def _packed_examples(self, epoch: int) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """(length, row) of packed rows, in T2T's order: examples shuffled, packed, then the
         rows filtered by length."""
         spec = self.spec
-        examples_fn = spec["examples_fn"]
-        examples = (ex for record in self._records(epoch) for ex in examples_fn(record))
+        examples = self._record_examples(epoch)
         if spec["shuffle"]:
             rng = self._rng(epoch, "examples")
             examples = batching.shuffle_buffer(examples, _RECORD_SHUFFLE_BUFFER, rng)
