@@ -332,7 +332,8 @@ def imagenet_preprocess_for_train(
     if normalize:
         x = x / np.float32(255.0)
     window = _sample_crop_window(x.shape[0], x.shape[1], rng)
-    if window is None:
+    # T2T also takes the fallback when the sampled window is the whole image.
+    if window is None or window[2:] == x.shape[:2]:
         x = center_crop(_scale_short_side(x, size), size)
     else:
         top, left, h, w = window
