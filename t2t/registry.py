@@ -33,6 +33,9 @@ _PROBLEM_MODULES = tuple(
         "translate_wmt",
         "imdb",
         "cnn_dailymail",
+        "mnist",
+        "cifar",
+        "imagenet",
     )
 )
 _MODEL_MODULES = ("t2t.models.transformer", "t2t.models.lstm")

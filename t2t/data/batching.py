@@ -186,6 +186,8 @@ def pad_batch(examples: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
         dtype = np.float32 if values[0].dtype.kind == "f" else np.int64
         if all(v.ndim == 1 for v in values):
             batch[name] = _pad_rows(values, dtype)
+        elif all(v.shape == values[0].shape for v in values):
+            batch[name] = np.stack(values).astype(dtype, copy=False)  # fixed shapes: images
         else:
             batch[name] = _pad_nd(values, dtype)
     return batch

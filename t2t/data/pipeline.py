@@ -15,10 +15,11 @@ a problem and model hparams (what the trainer calls):
 What happens to an example, in T2T's order (data spec, 1.7 and 6.1): the files of the
 split are shuffled (training) and divided among all readers (ranks x DataLoader workers;
 by file when there are enough files, else by record); each record is decoded and
-preprocessed (`Problem.preprocess_example`), `_rev`/`_copy` are applied; in training
-examples are shuffled in a 1024-example buffer; examples longer than `max_length` are
-dropped (training, or eval with `eval_drop_long_sequences`); T2T's length buckets group
-them into batches of about `batch_size` tokens; batches are shuffled in a
+preprocessed (`Problem.preprocess_example`, whose random augmentation draws from
+`t2t.data.example_rng`, keyed by seed, epoch, reader and record), `_rev`/`_copy` are
+applied; in training examples are shuffled in a 1024-example buffer; examples longer
+than `max_length` are dropped (training, or eval with `eval_drop_long_sequences`); T2T's
+length buckets group them into batches of about `batch_size` tokens; batches are shuffled in a
 `batch_shuffle_size` buffer (training) and zero-padded. With `pack_length` (T2T's
 pack_dataset) the shuffled examples are first packed into rows of that length
 (`t2t.data.packing`), and the rows are filtered and batched in their place.
@@ -44,7 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from t2t.data import batching, packing, tfrecord
+from t2t.data import batching, example_rng, packing, tfrecord
 from t2t.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -90,20 +91,26 @@ class _Reader:
     def _examples(self, epoch: int) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """(length, example) of the examples kept; the length is computed once, for both the
         length filter and the bucketing."""
-        examples_fn = self.spec["examples_fn"]
         min_len, max_len = self.spec["min_length"], self.spec["max_length"]
-        for record in self._records(epoch):
-            for ex in examples_fn(record):
-                length = batching.example_length(ex)
-                if min_len <= length <= max_len:
-                    yield length, ex
+        for ex in self._record_examples(epoch):
+            length = batching.example_length(ex)
+            if min_len <= length <= max_len:
+                yield length, ex
+
+    def _record_examples(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
+        """The examples of this reader's records; record i's random preprocessing
+        (augmentation) draws from the key (seed, epoch, reader, i)."""
+        examples_fn = self.spec["examples_fn"]
+        key = (self.spec["seed"], epoch, self.reader)
+        for index, record in enumerate(self._records(epoch)):
+            example_rng.set_example_key((*key, index))
+            yield from examples_fn(record)
 
     def _packed_examples(self, epoch: int) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """(length, row) of packed rows, in T2T's order: examples shuffled, packed, then the
         rows filtered by length."""
         spec = self.spec
-        examples_fn = spec["examples_fn"]
-        examples = (ex for record in self._records(epoch) for ex in examples_fn(record))
+        examples = self._record_examples(epoch)
         if spec["shuffle"]:
             rng = self._rng(epoch, "examples")
             examples = batching.shuffle_buffer(examples, _RECORD_SHUFFLE_BUFFER, rng)

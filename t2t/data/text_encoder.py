@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from t2t.data.image_encoder import ImageEncoder
 from t2t.data.subword_encoder import (  # noqa: F401 - _escape_token etc.: T2T code uses them
     PURE_PYTHON_ENV,
     SubwordTextEncoder,
@@ -58,6 +59,7 @@ __all__ = [
     "ByteTextEncoder",
     "ClassLabelEncoder",
     "IdOutOfRangeError",
+    "ImageEncoder",
     "OneHotClassLabelEncoder",
     "RealEncoder",
     "SubwordTextEncoder",

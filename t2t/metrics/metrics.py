@@ -1,7 +1,8 @@
 """T2T's evaluation metrics on logits and labels (`utils/metrics.py`, spec section 7.2).
 
 Every metric function takes ``logits`` FloatTensor [B, T, V] (T2T's [B, T, 1, 1, V] is
-accepted too) and ``labels`` LongTensor [B, T] (or [B, T, 1, 1]) and returns
+accepted too) and ``labels`` LongTensor [B, T] (or [B, T, 1, 1]); class labels may come as
+logits [B, 1, V] / [B, 1, 1, V] and labels [B] / [B, 1]. Each returns
 ``(value_sum, weight_sum)``, two 0-dim float tensors, such that the evaluation result is
 ``sum of value_sum / sum of weight_sum`` over all eval batches. That is exactly what T2T's
 ``tf.metrics.mean(scores, weights)`` accumulates from each metric's (scores, weights) pair:
@@ -60,11 +61,23 @@ def weights_all(labels: Tensor) -> Tensor:
 
 
 def _squeeze(logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-    """[B, T, 1, 1, V] -> [B, T, V] and [B, T, 1, 1] -> [B, T]."""
+    """Logits -> [B, T, V] and labels -> [B, T].
+
+    Sequence shapes: [B, T, 1, 1, V] and [B, T, 1, 1]. Class labels (one per example) come
+    as logits [B, 1, V] or [B, 1, 1, V] (or [B, V]) and labels [B] or [B, 1] (or [B, 1, 1]).
+    """
     if logits.dim() == 5:
         logits = logits.squeeze(3).squeeze(2)
+    elif logits.dim() == 4 and logits.shape[2] == 1:
+        logits = logits.squeeze(2)  # [B, T, 1, V] -> [B, T, V]
+    elif logits.dim() == 2:
+        logits = logits.unsqueeze(1)  # [B, V] -> [B, 1, V]
     if labels.dim() == 4:
         labels = labels.squeeze(3).squeeze(2)
+    elif labels.dim() == 3 and labels.shape[2] == 1:
+        labels = labels.squeeze(2)  # [B, T, 1] -> [B, T]
+    elif labels.dim() == 1:
+        labels = labels.unsqueeze(1)  # [B] -> [B, 1]
     if logits.dim() != 3 or labels.dim() != 2:
         raise ValueError(
             f"expected logits [B, T, V] and labels [B, T], got {tuple(logits.shape)} "

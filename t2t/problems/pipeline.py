@@ -46,14 +46,7 @@ def batching_scheme_for(problem: problem_lib.Problem, hparams: Any) -> dict[str,
     With `pack_dataset` every row is `max_length` long: in tokens mode a batch holds about
     batch_size // max_length rows (T2T's last bucket); otherwise batch_size rows.
     """
-    fields, _ = problem.example_reading_spec()
-    # Packed rows have a fixed length, so only the problem can make batch_size count
-    # tokens then (T2T decides from the dataset's shapes, which packing makes fixed).
-    variable_length = not _hp(hparams, "pack_dataset") and any(
-        isinstance(spec, problem_lib.VarLenFeature) for spec in fields.values()
-    )
-    tokens = problem.batch_size_means_tokens or variable_length
-    if not tokens or _hp(hparams, "use_fixed_batch_size"):
+    if not _means_tokens(problem, hparams) or _hp(hparams, "use_fixed_batch_size"):
         batch_size = _hp(hparams, "batch_size")
         return {"boundaries": [], "batch_sizes": [batch_size], "min_length": 0,
                 "max_length": 10**9}  # fmt: skip
@@ -67,6 +60,18 @@ def batching_scheme_for(problem: problem_lib.Problem, hparams: Any) -> dict[str,
         length_multiplier=problem.get_hparams(hparams).batch_size_multiplier,
         min_length=_hp(hparams, "min_length"),
     )
+
+
+def _means_tokens(problem: problem_lib.Problem, hparams: Any) -> bool:
+    """Whether batch_size counts tokens: the problem says so, or some feature has a
+    variable length. Fixed-shape examples (images) are batched by count (T2T's rule)."""
+    fields, _ = problem.example_reading_spec()
+    # Packed rows have a fixed length, so only the problem can make batch_size count
+    # tokens then (T2T decides from the dataset's shapes, which packing makes fixed).
+    variable_length = not _hp(hparams, "pack_dataset") and any(
+        isinstance(spec, problem_lib.VarLenFeature) for spec in fields.values()
+    )
+    return bool(problem.batch_size_means_tokens or variable_length)
 
 
 class ProblemExamples:
@@ -158,14 +163,18 @@ def make_batches(
     hparams = _with_data_dir(hparams, data_dir)
     problem_hparams = problem.get_hparams(hparams)
     files = problem_lib.data_files(problem, data_dir, dataset_split or mode)
-    drop_long = is_training or _hp(hparams, "eval_drop_long_sequences")
+    # T2T filters by length only when batch_size counts tokens: a fixed-shape example
+    # (an image: its "length" is H*W) is never dropped.
+    drop_long = _means_tokens(problem, hparams) and (
+        is_training or _hp(hparams, "eval_drop_long_sequences")
+    )
     return batches_from_files(
         files,
         ProblemExamples(problem, mode, hparams, preprocess),
         batching_scheme_for(problem, hparams),
         shuffle=is_training if shuffle is None else shuffle,
         repeat=is_training if repeat is None else repeat,
-        min_length=_hp(hparams, "min_length"),
+        min_length=_hp(hparams, "min_length") if _means_tokens(problem, hparams) else 0,
         max_length=problem.max_length(hparams) if drop_long else 10**9,
         batch_shuffle_size=_hp(hparams, "batch_shuffle_size"),
         space_ids=problem_lib.problem_hparams_to_features(problem_hparams),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from t2t.data import example_codec, tfrecord
+from t2t.data import example_codec, example_rng, tfrecord
 from t2t.data.batching import shuffle_buffer
 from t2t.errors import DataError
 from t2t.problems.constants import Example, Modes
@@ -72,14 +72,24 @@ def _reading_spec(problem: Problem) -> tuple[dict[str, Any], dict[str, Callable]
 
 
 def iterate_file_examples(
-    problem: Problem, filename: str, mode: str, hparams: Any, preprocess: bool = True
+    problem: Problem,
+    filename: str,
+    mode: str,
+    hparams: Any,
+    preprocess: bool = True,
+    rng_key: tuple[int, ...] | None = None,
 ) -> Iterator[Example]:
-    """The examples of one file: decoded, preprocessed, `_rev`/`_copy` applied."""
+    """The examples of one file: decoded, preprocessed, `_rev`/`_copy` applied.
+
+    With `rng_key`, record i's random preprocessing draws from `rng_key + (i,)`
+    (`t2t.data.example_rng`); without, from an unseeded generator.
+    """
     for index, record in enumerate(tfrecord.read_records(filename)):
         try:
             example = decode_example(problem, record)
         except DataError as error:
             raise DataError(f"{filename}: record {index}: {error}") from None
+        example_rng.set_example_key(None if rng_key is None else (*rng_key, index))
         if preprocess:
             processed = problem.preprocess_example(example, mode, hparams)
             examples = [processed] if isinstance(processed, dict) else processed
@@ -113,11 +123,15 @@ class ProblemDataset:
         self.shuffle_buffer_size = shuffle_buffer_size
         self.max_records = max_records
         self._rng = random.Random(seed)
+        self._seeded = seed is not None
 
     def _examples(self, files: list[str]) -> Iterator[Example]:
-        for filename in files:
+        # Each pass draws a new base for the augmentation keys: seeded runs repeat.
+        base = self._rng.getrandbits(62) if self._seeded else None
+        for file_index, filename in enumerate(files):
+            key = None if base is None else (base, file_index)
             yield from iterate_file_examples(
-                self.problem, filename, self.mode, self.hparams, self.preprocess
+                self.problem, filename, self.mode, self.hparams, self.preprocess, key
             )
 
     def __iter__(self) -> Iterator[Example]:
