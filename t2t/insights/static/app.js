@@ -210,8 +210,8 @@ function drawHeatmap() {
   table.dataset.layer = state.layer;
   table.dataset.head = state.head;
   $("heatmap-caption").textContent =
-    `${kind.label}, layer ${state.layer}, head ${state.head}: ` +
-    `each row (a ${kind.rows} piece) shows how it attends to the ${kind.cols} pieces.`;
+    `${kind.label}, layer ${state.layer}, head ${state.head}. ` +
+    `Rows: the ${kind.rows} pieces (queries); columns: the ${kind.cols} pieces they attend to.`;
   const head = element("thead");
   const top = element("tr");
   top.appendChild(element("th"));
