@@ -92,6 +92,7 @@ def test_translate_and_click_a_head(server):
         assert page.inner_text("#translation") == "GAMMA BETA ALPHA"
         assert page.locator("#beams tbody tr").count() == 3
         assert page.locator("#beams tbody tr.best .beam-text").inner_text() == "GAMMA BETA ALPHA"
+        assert page.locator("#graph li.graph-edge.completed").count() == 3  # a leaf per beam
         inputs = page.locator("#input-pieces .piece").all_inner_texts()
         outputs = page.locator("#output-pieces .piece").all_inner_texts()
         assert inputs[:3] == ["alpha_", "beta_", "gamma_"] and outputs[0] == "GAMMA_"

@@ -94,7 +94,9 @@ function showResult(result, model) {
   const final = steps.find((s) => s.step_name === "Final");
   $("translation").textContent = final.segment.map((s) => s.text).join(" ");
   $("translation").lang = model.target_language.code;
-  showBeams(visualization(result, "beams").beams, visualization(result, "graph").search_graph);
+  const graph = visualization(result, "graph").search_graph;
+  showBeams(visualization(result, "beams").beams, graph);
+  showGraph(graph);
   state.attention = visualization(result, "attention").attention;
   showPieces($("input-pieces"), state.attention.input_pieces);
   showPieces($("output-pieces"), state.attention.output_pieces);
@@ -131,6 +133,30 @@ function lastEdgeTotal(graph, ids) {
     total = next.data.total_log_probability;
   }
   return total;
+}
+
+function showGraph(graph) {
+  // T2T's search graph (vertex 0: the empty prefix) as nested lists, one item per edge.
+  function subtree(vertex) {
+    const list = element("ul");
+    for (const index of graph.node[vertex].out_edge_index) {
+      const edge = graph.edge[index];
+      const item = element("li", {
+        class: edge.data.completed ? "graph-edge completed" : "graph-edge",
+        "data-edge": index,
+      });
+      item.appendChild(element("span", { class: "piece" }, edge.data.label));
+      let note = `log p ${edge.data.log_probability.toFixed(3)}`;
+      if (edge.data.completed) note += `, score ${edge.data.score.toFixed(3)}`;
+      item.appendChild(element("span", { class: "edge-logp" }, note));
+      if (graph.node[edge.target_index].out_edge_index.length) {
+        item.appendChild(subtree(edge.target_index));
+      }
+      list.appendChild(item);
+    }
+    return list;
+  }
+  $("graph").replaceChildren(subtree(0));
 }
 
 function showPieces(container, pieces) {
