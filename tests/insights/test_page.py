@@ -56,15 +56,19 @@ def server(app):
     thread.join(timeout=10)
 
 
-def api_attention(url: str, params: dict) -> dict:
+def api_result(url: str, params: dict) -> dict:
+    """The visualizations of /debug by name."""
     with urllib.request.urlopen(f"{url}/debug?{urllib.parse.urlencode(params)}") as answer:
-        result = json.load(answer)["result"]
-    return next(v for v in result if v["visualization_name"] == "attention")["attention"]
+        return {v["visualization_name"]: v for v in json.load(answer)["result"]}
 
 
 def test_translate_and_click_a_head(server):
     executable = chromium_or_skip()
     from playwright.sync_api import sync_playwright
+
+    params = {"source": "alpha beta gamma", "id": "tiny_reverse", "beam_size": "3", "alpha": "0.6"}
+    api = api_result(server, params)
+    beams, attention = api["beams"]["beams"], api["attention"]["attention"]
 
     outside, errors = [], []
     with sync_playwright() as p:
@@ -89,13 +93,16 @@ def test_translate_and_click_a_head(server):
         page.click("#translate")
         page.wait_for_selector("#results:not([hidden])", timeout=120_000)
 
-        assert page.inner_text("#translation") == "GAMMA BETA ALPHA"
-        assert page.locator("#beams tbody tr").count() == 3
-        assert page.locator("#beams tbody tr.best .beam-text").inner_text() == "GAMMA BETA ALPHA"
-        assert page.locator("#graph li.graph-edge.completed").count() == 3  # a leaf per beam
+        assert page.inner_text("#translation") == beams[0]["text"]
+        assert page.locator("#beams .beam-text").all_inner_texts() == [b["text"] for b in beams]
+        scores = page.locator("#beams .beam-score").all_inner_texts()
+        assert scores == [f"{b['score']:.3f}" for b in beams]
+        edges = len(api["graph"]["search_graph"]["edge"])
+        assert page.locator("#graph li.graph-edge").count() == edges
         inputs = page.locator("#input-pieces .piece").all_inner_texts()
         outputs = page.locator("#output-pieces .piece").all_inner_texts()
-        assert inputs[:3] == ["alpha_", "beta_", "gamma_"] and outputs[0] == "GAMMA_"
+        assert inputs == attention["input_pieces"] and outputs == attention["output_pieces"]
+        assert inputs[:3] == ["alpha_", "beta_", "gamma_"]
 
         page.click("button.kind[data-kind='encoder_decoder']")
         page.click("button.layer[data-layer='1']")
@@ -120,8 +127,7 @@ def test_translate_and_click_a_head(server):
         assert cells.count() == len(outputs) ** 2
         browser.close()
 
-    params = {"source": "alpha beta gamma", "id": "tiny_reverse", "beam_size": "3", "alpha": "0.6"}
-    expected = np.array(api_attention(server, params)["encoder_decoder"][1][1])
+    expected = np.array(attention["encoder_decoder"][1][1])
     np.testing.assert_allclose(shown, expected, atol=1e-6)
     np.testing.assert_allclose(shown.sum(-1), 1.0, atol=1e-4)
     assert not outside and not errors, (outside, errors)
