@@ -9,9 +9,15 @@ row stays finite). Dot-product attention runs through
 `SelfAttentionCache` holds the keys/values of the positions decoded so far in preallocated
 buffers, so that a decoding step neither grows them with `torch.cat` nor reallocates them
 when beam search reorders the beams.
+
+`recording_attention()` lets a caller see the attention weights (what T2T kept in
+`model.attention_weights` for its visualization): inside the `with` block every
+`MultiheadAttention` call computes its weights explicitly and hands them to the recorder.
 """
 
-from collections.abc import Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -164,6 +170,46 @@ class SelfAttentionCache:
         self._k[:, :, : self.length] = k
         self._v[:, :, : self.length] = v
         self._spare = None
+
+
+class AttentionRecorder:
+    """The attention weights computed inside a `recording_attention()` block, in call order.
+
+    Attributes:
+        records: (module, weights) pairs; weights are detached [B, heads, Lq, Lk] tensors
+            after the softmax and before dropout (each row sums to 1 over the keys).
+    """
+
+    def __init__(self) -> None:
+        self.records: list[tuple[nn.Module, torch.Tensor]] = []
+
+    def record(self, module: nn.Module, weights: torch.Tensor) -> None:
+        """Keeps `weights` [B, heads, Lq, Lk] of one call of `module`."""
+        self.records.append((module, weights.detach()))
+
+
+_RECORDER: contextvars.ContextVar[AttentionRecorder | None] = contextvars.ContextVar(
+    "t2t_attention_recorder", default=None
+)
+
+
+@contextlib.contextmanager
+def recording_attention() -> Iterator[AttentionRecorder]:
+    """Records the weights of every `MultiheadAttention` call made inside the block.
+
+    Recording forces the explicit (matmul + softmax) attention path, which computes the
+    same outputs as the fused kernel up to float rounding. The recorder is per context
+    (thread or task), so concurrent requests of a server do not mix their weights.
+
+    Yields:
+        The `AttentionRecorder` that collects the weights.
+    """
+    recorder = AttentionRecorder()
+    token = _RECORDER.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _RECORDER.reset(token)
 
 
 def attention_bias_ignore_padding(padding: torch.Tensor) -> torch.Tensor:
@@ -359,6 +405,8 @@ class MultiheadAttention(nn.Module):
         """q [B, h, Lq, dk], k [B, h, Lk, dk], v [B, h, Lk, dv] -> [B, h, Lq, dv]."""
         if self.max_relative_position or self.dropout_broadcast_dims:
             return self._explicit_attention(q, k, v, bias)
+        if _RECORDER.get() is not None:  # the weights are wanted: compute them in hand
+            return self._explicit_attention(q, k, v, bias)
         if not self.training and q.shape[2] <= _FEW_QUERIES and q.device.type == "cpu":
             # A decoding step: two small matmuls beat the fused CPU kernel's set-up cost
             # (transformer_tiny beam search ~10 % faster; no change at transformer_base).
@@ -410,6 +458,9 @@ class MultiheadAttention(nn.Module):
         if bias is not None:
             logits = logits + bias.to(logits.dtype)
         weights = softmax_last(logits)
+        recorder = _RECORDER.get()
+        if recorder is not None:
+            recorder.record(self, weights)
         weights = dropout_with_broadcast_dims(
             weights, self.dropout, self.dropout_broadcast_dims, self.training
         )

@@ -17,6 +17,10 @@ COMMANDS = {  # console script -> (module, some of its own flags)
     "t2t-bleu": ("t2t_bleu", ["--reference", "--translation", "--translations_dir"]),
     "t2t-avg-all": ("t2t_avg_all", ["--model_dir", "--output_dir", "--n", "--min_steps"]),
     "t2t-build-vocab": ("build_vocab", ["--corpus_filepattern", "--vocab_filepath"]),
+    "t2t-insights-server": (
+        "t2t_insights_server",
+        ["--configuration", "--static_path", "--port", "--t2t_usr_dir", "--decode_hparams"],
+    ),
 }
 
 
