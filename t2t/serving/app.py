@@ -169,7 +169,7 @@ class Service:
             self._decode, config.max_batch_size, config.batch_wait_ms, config.max_queue,
             jobs_per_batch=0 if config.dynamic_batching else 1,
         )  # fmt: skip
-        self.ready = False
+        self.ready = True  # the model is loaded; False once shutdown begins
 
     def _decode(self, options: DecodeOptions, inputs: list[list[int]]) -> list[Any]:
         start = time.perf_counter()
@@ -254,7 +254,6 @@ def create_app(backend: Backend, config: ServerConfig | None = None,
 
     async def lifespan(app: Any):
         await service.batcher.start()
-        service.ready = True
         yield
         service.ready = False
         await service.batcher.stop()  # every request in flight is decoded first
@@ -329,7 +328,7 @@ def _add_routes(app: Any, service: Service) -> None:
 
     @app.get("/health")
     async def health() -> JSONResponse:
-        """200 when ready to decode, 503 while starting or stopping."""
+        """200 when ready to decode, 503 once shutting down."""
         ok = service.ready
         body = {"status": "ok" if ok else "unavailable", "model": name}
         return JSONResponse(body, status_code=200 if ok else 503)

@@ -90,10 +90,12 @@ class Batcher:
 
         Raises:
             QueueFullError: max_queue jobs are already waiting.
-            RuntimeError: the batcher is not running.
+            RuntimeError: the batcher was stopped.
         """
-        if self._task is None or self._task.done():
-            raise RuntimeError("the batcher is not running")
+        if self._task is None:
+            await self.start()  # the first request starts it when no lifespan did
+        elif self._task.done():
+            raise RuntimeError("the batcher was stopped")
         if self._queue.qsize() >= self.max_queue:
             raise QueueFullError(f"{self._queue.qsize()} requests are waiting")
         future = asyncio.get_running_loop().create_future()
