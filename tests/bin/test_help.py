@@ -17,6 +17,9 @@ COMMANDS = {  # console script -> (module, some of its own flags)
     "t2t-bleu": ("t2t_bleu", ["--reference", "--translation", "--translations_dir"]),
     "t2t-avg-all": ("t2t_avg_all", ["--model_dir", "--output_dir", "--n", "--min_steps"]),
     "t2t-build-vocab": ("build_vocab", ["--corpus_filepattern", "--vocab_filepath"]),
+    "t2t-exporter": ("t2t_exporter", ["--output_dir", "--export_dir", "--export_format"]),
+    "t2t-serve": ("t2t_serve", ["--export_dir", "--port", "--servable_name", "--max_batch_size"]),
+    "t2t-query-server": ("t2t_query_server", ["--server", "--servable_name", "--inputs_once"]),
 }
 
 
