@@ -359,8 +359,9 @@ def _instances(service: Service, instances: Sequence[Any]) -> tuple[list[list[in
                 422, f"instance {i}: expected a text, {{'input': {{'b64': ...}}}} or "
                 "{'inputs': [ids]}",
             )  # fmt: skip
-        if any(not 0 <= x < 1 << 31 for x in ids):
-            raise RequestError(422, f"instance {i}: ids must be in [0, 2**31)")
+        vocab_size = service.backend.input_vocab_size
+        if any(not 0 <= x < vocab_size for x in ids):
+            raise RequestError(422, f"instance {i}: ids must be in [0, {vocab_size})")
         inputs.append(service.check_length(ids, i))
         texts.append(False)
     return inputs, texts

@@ -44,6 +44,12 @@ class Backend:
         self.loaded = loaded
         self.has_inputs = bool(loaded.problem.has_inputs)
 
+    @property
+    def input_vocab_size(self) -> int:
+        """Ids an input may hold: [0, input_vocab_size)."""
+        feature = "inputs" if self.has_inputs else "targets"
+        return int(self.loaded.problem.get_hparams().vocab_size[feature])
+
     def encode(self, text: str) -> list[int]:
         """Input ids of `text` (no EOS). Raises T2TError for text the vocabulary cannot encode."""
         return self.loaded.encode(text)

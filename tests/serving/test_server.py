@@ -40,7 +40,8 @@ def test_translate_text_scores_and_n_best(backend, trained):
         ["2 3 4 5", "9 8"], beam_size=3, return_beams=True, extra_length=8
     )
     for out, beams in zip(body["outputs"], expected):
-        assert [(h["output"], h["score"]) for h in out["n_best"]] == pytest.approx(beams)
+        assert [h["output"] for h in out["n_best"]] == [text for text, _ in beams]
+        assert [h["score"] for h in out["n_best"]] == pytest.approx([s for _, s in beams])
         assert out["score"] == out["n_best"][0]["score"]
 
 
@@ -105,6 +106,8 @@ def test_bad_predict_requests(backend):
         assert r.status_code == 422 and "base64" in r.json()["error"]
         r = c.post(f"/v1/models/{NAME}:predict", json={"instances": [{"inputs": [1.5]}]})
         assert r.status_code == 422
+        r = c.post(f"/v1/models/{NAME}:predict", json={"instances": [{"inputs": [5, 12]}]})
+        assert r.status_code == 422 and "[0, 12)" in r.json()["error"]
         assert c.post(f"/v1/models/{NAME}:predict", json={"instances": []}).status_code == 422
 
 
