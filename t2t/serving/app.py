@@ -108,7 +108,11 @@ class RequestError(Exception):
 
 
 class BodyLimit:
-    """ASGI middleware: a request body over `limit` bytes is answered 413 unread."""
+    """ASGI middleware: a request body over `limit` bytes is answered 413 unread.
+
+    It also reads every POST body as JSON whatever its Content-Type, as TF Serving does
+    (`curl -d` sends form-encoded; T2T-era clients often set none).
+    """
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app = app
@@ -118,7 +122,11 @@ class BodyLimit:
         """ASGI entry: passes the request on, or answers 413 when its body is too large."""
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        if scope.get("method") == "POST" and b"json" not in headers.get(b"content-type", b""):
+            headers[b"content-type"] = b"application/json"
+            scope = dict(scope, headers=list(headers.items()))
+        length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             return await _send_413(send, self.limit)
         seen = 0

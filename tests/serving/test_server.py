@@ -58,6 +58,10 @@ def test_tf_serving_predict_shapes(backend):
     with client(backend) as c:
         r = c.post(f"/v1/models/{NAME}:predict", json={"instances": instances})
         status = c.get(f"/v1/models/{NAME}").json()
+        # As TF Serving: the body is JSON whatever the Content-Type (curl -d sends a form's).
+        plain = c.post(f"/v1/models/{NAME}:predict", content=b'{"instances": ["2 3"]}',
+                       headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert plain.status_code == 200 and plain.json()["predictions"][0]["text"] == "3 2"
     assert r.status_code == 200, r.text
     predictions = r.json()["predictions"]
     assert predictions[0]["text"] == "3 2" and predictions[0]["outputs"] == [5, 4]
