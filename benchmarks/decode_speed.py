@@ -11,7 +11,9 @@ For each model size, three systems decode the same random source batch (no paddi
 * ``hf``: Hugging Face `MarianMTModel` built from a config of the same size (no weights
   downloaded), ``generate(num_beams=..., length_penalty=alpha)``;
 * ``ct2``: that same Marian model converted with CTranslate2's Transformers converter,
-  ``Translator.translate_batch(beam_size=...)`` in float32.
+  ``Translator.translate_batch(beam_size=...)`` in float32;
+* ``ct2ours`` (not in the default list): our Transformer itself, converted by t2t-exporter's
+  converter (`t2t.export.ctranslate2_export`), so CTranslate2 runs the very same weights.
 
 Equal work: every system generates exactly ``--decode_length`` tokens per sentence. The
 EOS logit is suppressed at every step (HF: ``min_new_tokens = max_new_tokens``; CT2:
@@ -129,6 +131,18 @@ def build_ct2(hf_model, size: str, directory: str, device: str, threads: int):
     return translator, names
 
 
+def build_ct2_ours(model, directory: str, device: str, threads: int):
+    """Our model through t2t-exporter's CTranslate2 converter; returns the translator."""
+    import ctranslate2
+
+    from t2t.export import ctranslate2_export
+
+    path = ctranslate2_export.convert(model, os.path.join(directory, "ct2ours"))
+    return ctranslate2.Translator(
+        path, device=device, compute_type="float32", intra_threads=threads, inter_threads=1
+    )
+
+
 def suppress_eos(model) -> None:
     """Wraps the model's `decode_step` so the EOS logit is -1e9 at every step."""
     decode_step = model.decode_step
@@ -203,8 +217,17 @@ def bench_size(size: str, args: argparse.Namespace) -> list[dict]:
     systems = args.systems.split(",")
     runners: dict[str, Callable[[int], object]] = {}
     tmp = tempfile.TemporaryDirectory()
-    if "t2t" in systems:
+    if "t2t" in systems or "ct2ours" in systems:
         ours = build_ours(size, args.device)
+    if "ct2ours" in systems:
+        from t2t.runs.export_dir import ct2_tokens
+
+        ours_translator = build_ct2_ours(ours, tmp.name, args.device, args.threads)
+        ours_sources = [ct2_tokens(row) for row in inputs.tolist()]
+        runners["ct2ours"] = lambda b: run_ct2(
+            ours_translator, None, ours_sources, b, args.alpha, args.decode_length
+        )
+    if "t2t" in systems:
         suppress_eos(ours)
         runners["t2t"] = lambda b: run_ours(ours, inputs, b, args.alpha, args.decode_length)
     if "hf" in systems or "ct2" in systems:

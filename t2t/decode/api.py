@@ -6,6 +6,8 @@
 
 `load` reads the run's `run.json` and `hparams.json` (so no names need repeating), the
 problem's vocabulary from the run's data_dir, and a checkpoint. t2t-decoder is built on it.
+Given an export directory (t2t-exporter's, `t2t.runs.export_dir`), it reads everything
+from there instead: no data_dir, no registered problem, no --t2t_usr_dir needed.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class LoadedModel:
         encoders: the problem's feature encoders ("inputs" when it has inputs, "targets").
         checkpoint: the checkpoint prefix loaded.
         run: the run.json record (problem, model, hparams_set, ...).
+        export: the `t2t.runs.export_dir.Export` it was loaded from, or None for a run.
     """
 
     def __init__(self, experiment: Any, checkpoint: str, run: dict[str, Any]) -> None:
@@ -48,6 +51,7 @@ class LoadedModel:
         self.encoders = experiment.problem.feature_encoders(experiment.data_dir)
         self.checkpoint = checkpoint
         self.run = run
+        self.export = None
 
     @property
     def device(self) -> torch.device:
@@ -230,11 +234,19 @@ def load(
 
     Raises:
         T2TError: not a run directory, no checkpoint, the vocabulary is missing, or a
-            quantization this model or device cannot use.
+            quantization this model or device cannot use; for an export directory, a
+            damaged export (a digest mismatch, a missing file).
     """
-    from t2t.runs import run_files
+    from t2t.runs import export_dir, run_files
 
     output_dir = os.path.expanduser(output_dir)
+    if export_dir.is_export_dir(output_dir):
+        if checkpoint or data_dir or hparams:
+            raise T2TError(
+                f"{output_dir} is an export directory: it has one checkpoint, its own "
+                "vocabulary and hparams (checkpoint, data_dir and hparams cannot be given)"
+            )
+        return load_export(output_dir, device, verify, quantize)
     run = run_files.read_run(output_dir)
     run["hparams"] = join_overrides(run.get("hparams", ""), hparams)
     if data_dir:
@@ -243,6 +255,44 @@ def load(
 
     with digest.verifying(verify):
         return load_run(output_dir, run, checkpoint, device, quantize)
+
+
+def load_export(
+    directory: str, device: str | None = None, verify: bool = True, quantize: str | None = None
+) -> LoadedModel:
+    """Loads a t2t-exporter directory for decoding (see `t2t.runs.export_dir`).
+
+    Args:
+        directory: the export directory (with manifest.json).
+        device: "cpu", "cuda", ... (default: CUDA when available).
+        verify: check the manifest's SHA-256 digests (False: sizes only, for speed).
+        quantize: "int8" for int8 linear layers on a CPU (`t2t.decode.quantize`), or None.
+
+    Raises:
+        DataError: not an export, or a damaged one.
+        T2TError: a quantization this model or device cannot use.
+    """
+    import types
+
+    from t2t.decode import quantize as quantization
+    from t2t.runs import digest, export_dir
+
+    quantize = quantization.check_choice(quantize)
+    export = export_dir.read_export(directory, verify)
+    if quantize != "none" and not device:
+        device = "cpu"  # int8 kernels are CPU kernels
+    if not device:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    with digest.verifying(verify):
+        model = export_dir.build_model(export, device)
+    quantization.quantize(model, quantize)
+    experiment = types.SimpleNamespace(
+        model=model, hparams=model.hparams, problem=export.problem, data_dir=None
+    )
+    loaded = LoadedModel(experiment, export.weights_path, export.run_record())
+    loaded.export = export
+    log.info("loaded export %s (%s, %s)", directory, export.model_name, export.problem.name)
+    return loaded
 
 
 def load_run(

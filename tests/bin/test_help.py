@@ -21,6 +21,9 @@ COMMANDS = {  # console script -> (module, some of its own flags)
         "t2t_insights_server",
         ["--configuration", "--static_path", "--port", "--t2t_usr_dir", "--decode_hparams"],
     ),
+    "t2t-exporter": ("t2t_exporter", ["--output_dir", "--export_dir", "--export_format"]),
+    "t2t-serve": ("t2t_serve", ["--export_dir", "--port", "--servable_name", "--max_batch_size"]),
+    "t2t-query-server": ("t2t_query_server", ["--server", "--servable_name", "--inputs_once"]),
 }
 
 
