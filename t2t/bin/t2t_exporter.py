@@ -36,6 +36,11 @@ cli.define_once(
     "string", "export_format", "t2t",
     "Comma list of t2t (always written), ctranslate2, onnx.",
 )  # fmt: skip
+cli.define_once(
+    "string", "quantize", "none",
+    "none or int8: the export's default for t2t.load and t2t-serve (int8 linear layers on a "
+    "CPU), and int8 weights in the CTranslate2 model.",
+)  # fmt: skip
 cli.define_once("bool", "export_as_tfhub", False, "T2T's TF-Hub module export; not supported.")
 cli.define_once("bool", "as_text", True, "T2T's SavedModel text option; has no effect here.")
 
@@ -61,6 +66,7 @@ def main(argv: list[str]) -> int | None:
     from t2t.compat.usr_dir import import_usr_dir
     from t2t.decode import decoding
     from t2t.decode.api import load_run
+    from t2t.decode.quantize import check_choice
     from t2t.errors import T2TError
     from t2t.export import exporter
     from t2t.runs import run_files
@@ -71,6 +77,7 @@ def main(argv: list[str]) -> int | None:
     if FLAGS.export_as_tfhub:
         raise T2TError("--export_as_tfhub: TF-Hub modules are TensorFlow's; use --export_format")
     formats = exporter.parse_formats(FLAGS.export_format)
+    quantize = check_choice(FLAGS.quantize)
     import_usr_dir(FLAGS.t2t_usr_dir)
     t2t_flags.check_compat_flags()
     if not FLAGS.output_dir:
@@ -83,6 +90,7 @@ def main(argv: list[str]) -> int | None:
     run = run_files.resolve_run(output_dir, t2t_flags.run_names(), FLAGS.hparams)
     loaded = load_run(output_dir, run, FLAGS.checkpoint_path, "cpu")
     decode = {name: getattr(hp, name) for name in _SERVING_DECODE_HPARAMS}
+    decode["quantize"] = quantize
     path = exporter.export_loaded(loaded, _target(output_dir), formats, decode, output_dir)
     print(path)
     return 0

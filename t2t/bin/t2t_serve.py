@@ -27,7 +27,10 @@ cli.define_once("integer", "port", 8501, "Port to listen on (TF Serving's REST p
 cli.define_once("string", "servable_name", None, "Model name in the URLs (default: the problem).")
 cli.define_once("string", "backend", "t2t", "t2t (our model) or ctranslate2 (the export's).")
 cli.define_once("string", "device", "cpu", "cpu or cuda.")
-cli.define_once("string", "quantize", "none", "none (float32) or int8 (CPU int8 linear layers).")
+cli.define_once(
+    "string", "quantize", None,
+    "none (float32) or int8 (CPU int8 linear layers); default: the export's (t2t-exporter's).",
+)  # fmt: skip
 cli.define_once("integer", "threads", 0, "CPU threads for decoding (0: the library's default).")
 cli.define_once("integer", "max_batch_size", 32, "Most inputs decoded in one batch.")
 cli.define_once("float", "batch_wait_ms", 5.0, "How long a request waits for others to batch.")

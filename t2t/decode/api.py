@@ -266,7 +266,8 @@ def load_export(
         directory: the export directory (with manifest.json).
         device: "cpu", "cuda", ... (default: CUDA when available).
         verify: check the manifest's SHA-256 digests (False: sizes only, for speed).
-        quantize: "int8" for int8 linear layers on a CPU (`t2t.decode.quantize`), or None.
+        quantize: "int8" for int8 linear layers on a CPU (`t2t.decode.quantize`), "none"
+            for float32, None for the export's default (t2t-exporter --quantize).
 
     Raises:
         DataError: not an export, or a damaged one.
@@ -277,8 +278,10 @@ def load_export(
     from t2t.decode import quantize as quantization
     from t2t.runs import digest, export_dir
 
-    quantize = quantization.check_choice(quantize)
     export = export_dir.read_export(directory, verify)
+    if quantize is None:  # the exporter's --quantize is the export's default
+        quantize = export.decode_hparams.get("quantize")
+    quantize = quantization.check_choice(quantize)
     if quantize != "none" and not device:
         device = "cpu"  # int8 kernels are CPU kernels
     if not device:

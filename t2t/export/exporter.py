@@ -121,7 +121,10 @@ def _write(
     if "ctranslate2" in formats:
         from t2t.export import ctranslate2_export
 
-        ctranslate2_export.convert(loaded.model, os.path.join(directory, CTRANSLATE2_DIR))
+        quantization = "int8" if decode.get("quantize") == "int8" else None
+        ctranslate2_export.convert(
+            loaded.model, os.path.join(directory, CTRANSLATE2_DIR), quantization
+        )
     if "onnx" in formats:
         from t2t.export import onnx_export
 

@@ -134,6 +134,8 @@ def open_backend(
         torch.set_num_threads(threads)
     if backend == "ctranslate2":
         loaded = load_export(export_dir, device, verify)
+        if quantize is None:
+            quantize = loaded.export.decode_hparams.get("quantize")
         compute_type = "int8" if check_choice(quantize) == "int8" else "float32"
         return CTranslate2Backend(loaded, device, threads, compute_type)
     loaded = load_export(export_dir, device, verify, quantize)

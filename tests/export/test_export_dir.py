@@ -152,3 +152,20 @@ def test_usr_dir_problem_export_decodes_without_the_usr_dir(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert [[tuple(b) for b in beams] for beams in got] == expected
+
+
+def test_exporter_quantize_int8_is_the_exports_default(trained, tmp_path):
+    """t2t-exporter --quantize=int8: t2t.load of the export decodes with int8 linear layers
+    unless told otherwise, and the CTranslate2 model's weights are int8."""
+    from t2t.decode.quantize import count_quantized
+
+    target = tmp_path / "int8"
+    out = _cli("t2t_exporter", f"--output_dir={trained[0]}", "--quantize=int8",
+               "--export_format=t2t,ctranslate2", f"--export_dir={target}")  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads((target / "decode_hparams.json").read_text())["quantize"] == "int8"
+    assert count_quantized(t2t.load(str(target), device="cpu").model) > 0
+    assert count_quantized(t2t.load(str(target), device="cpu", quantize="none").model) == 0
+    int8_bytes = os.path.getsize(target / "ctranslate2" / "model.bin")
+    float_bytes = os.path.getsize(os.path.join(trained[1], "ctranslate2", "model.bin"))
+    assert int8_bytes < 0.85 * float_bytes  # linear weights int8 (embeddings stay float)
