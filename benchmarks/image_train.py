@@ -16,8 +16,9 @@ learning-rate schedule and weight decay:
 - original: T2T 1.15.7 in /tmp/t2t-original, run in a subprocess: the model's graph is
   built from `trainer_lib.create_hparams(set, problem_name=...)` on constant synthetic
   tensors of the same shapes, trained with T2T's own `model.optimize` (its optimizer,
-  schedule and weight decay), one `session.run` per step. (No input pipeline on any side,
-  so the comparison is of the model step.)
+  schedule and weight decay), one `session.run` per step. On CPU resnet runs with
+  use_nchw=False there (TF's CPU convolution gradients support NHWC only). (No input
+  pipeline on any side, so the comparison is of the model step.)
 
 Each variant runs in its own process; images/s = batch x timed steps / wall time after
 `--warmup` untimed steps. Peak memory: on CUDA `torch.cuda.max_memory_allocated` (TF:
@@ -174,6 +175,8 @@ tf.logging.set_verbosity(tf.logging.ERROR)
 model_name, set_name, problem_name, size, channels, batch, steps, warmup, gpu = sys.argv[1:]
 size, channels, batch, steps, warmup = int(size), int(channels), int(batch), int(steps), int(warmup)
 hparams = trainer_lib.create_hparams(set_name, problem_name=problem_name)
+if gpu != "1" and hasattr(hparams, "use_nchw"):
+    hparams.use_nchw = False  # TF's CPU convolution gradients support NHWC only
 rng = np.random.RandomState(0)
 with tf.Graph().as_default():
     tf.train.get_or_create_global_step()
