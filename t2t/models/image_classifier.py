@@ -43,10 +43,11 @@ def to_channels_first(
             f"expected images [batch, height, width, {channels}] (the problem's num_channels); "
             f"got shape {tuple(images.shape)}"
         )
-    x = images.float().permute(0, 3, 1, 2)  # [B, C, H, W]
-    if channels_last_memory:
-        return x.contiguous(memory_format=torch.channels_last)
-    return x.contiguous()
+    # A fresh copy with standard strides: for C == 1 `contiguous()` would keep the permuted
+    # strides (a size-1 dim counts as contiguous), which CPU convolution backward mishandles
+    # (heap corruption seen with torch 2.13 on one thread).
+    layout = torch.channels_last if channels_last_memory else torch.contiguous_format
+    return images.permute(0, 3, 1, 2).to(torch.float32, memory_format=layout, copy=True)
 
 
 def to_channels_last(x: torch.Tensor) -> torch.Tensor:

@@ -143,3 +143,15 @@ def test_use_nchw_changes_the_memory_layout_not_the_numbers():
     batch = features(3, uint8=False, label_shape=())
     with torch.no_grad():
         torch.testing.assert_close(model(batch)[0], other(batch)[0], atol=1e-5, rtol=1e-5)
+
+
+def test_channels_first_copy_has_standard_strides_even_for_one_channel():
+    from t2t.models.image_classifier import to_channels_first
+
+    x = to_channels_first(torch.zeros(2, 5, 4, 1, dtype=torch.uint8), 1)
+    # contiguous() would keep the permuted strides of the size-1 channel dim, which CPU
+    # convolution backward on one thread turned into heap corruption
+    assert x.dtype == torch.float32 and x.stride() == (20, 20, 4, 1)
+    assert to_channels_first(torch.zeros(2, 5, 4, 3), 3, True).is_contiguous(
+        memory_format=torch.channels_last
+    )
