@@ -56,8 +56,6 @@ INERT_HPARAMS: dict[str, str] = {
     "learning_rate_minimum": UNUSED_IN_T2T,
     "pretrained_model_dir": UNUSED_IN_T2T,
     # model families and features not here yet
-    "kernel_height": NOT_HERE,  # convolutional baselines
-    "kernel_width": NOT_HERE,
     "compress_steps": NOT_HERE,
     "conv_first_kernel": NOT_HERE,
     "factored_logits": NOT_HERE,

@@ -38,9 +38,18 @@ _PROBLEM_MODULES = tuple(
         "imagenet",
     )
 )
-_MODEL_MODULES = ("t2t.models.transformer", "t2t.models.lstm")
+_IMAGE_MODELS = ("resnet", "xception", "shake_shake", "revnet")
+_MODEL_MODULES = (
+    "t2t.models.transformer",
+    "t2t.models.lstm",
+    *(f"t2t.models.{name}" for name in _IMAGE_MODELS),
+)
 # Each model's hparams sets sit beside it in `<model>_hparams.py`.
-_HPARAMS_MODULES = ("t2t.models.transformer_hparams", "t2t.models.lstm_hparams")
+_HPARAMS_MODULES = (
+    "t2t.models.transformer_hparams",
+    "t2t.models.lstm_hparams",
+    *(f"t2t.models.{name}_hparams" for name in _IMAGE_MODELS),
+)
 _MODALITY_MODULES = tuple(
     f"t2t.modalities.{name}"
     for name in (
@@ -50,6 +59,7 @@ _MODALITY_MODULES = tuple(
         "pooling_class_label",
         "real",
         "identity",
+        "image",
     )
 )
 
@@ -57,7 +67,7 @@ _BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
     "problems": _PROBLEM_MODULES,
     "models": _MODEL_MODULES,
     "hparams": ("t2t.hparams", *_HPARAMS_MODULES),
-    "ranged_hparams": ("t2t.hparams",),
+    "ranged_hparams": ("t2t.hparams", "t2t.models.revnet_hparams"),
     "modalities": _MODALITY_MODULES,
     "optimizers": ("t2t.train.optimizers",),
     "learning_rate_schedules": ("t2t.train.learning_rate",),

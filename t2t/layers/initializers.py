@@ -4,6 +4,7 @@ A parameter a layer initializes itself is tagged with `own_init` and left alone.
 """
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -29,12 +30,55 @@ def variance_scaling_(
         return nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std)
 
 
+def tf_fans(shape: tuple[int, ...] | torch.Size) -> tuple[int, int]:
+    """TF's (fan_in, fan_out) of a variable: [in, out]; a conv kernel [k.., in, out] counts
+    its receptive field on both sides."""
+    if len(shape) < 2:
+        return (int(shape[0]), int(shape[0])) if shape else (1, 1)
+    receptive = math.prod(shape[:-2])
+    return int(shape[-2]) * receptive, int(shape[-1]) * receptive
+
+
+def tf_variance_scaling_(tensor: torch.Tensor, scale: float, mode: str) -> torch.Tensor:
+    """TF1's `variance_scaling_initializer(scale, mode)` (truncated normal) on a TF-layout tensor.
+
+    mode: "fan_in", "fan_out" or "fan_avg".
+    """
+    fan_in, fan_out = tf_fans(tensor.shape)
+    fan = {"fan_in": fan_in, "fan_out": fan_out}.get(mode)
+    if fan is None:
+        return variance_scaling_(tensor, scale, fan_in, fan_out, "normal")
+    return variance_scaling_(tensor, scale, fan, fan, "normal")
+
+
+def init_conv_kernel_(
+    weight: torch.Tensor, groups: int, fill: Callable[[torch.Tensor], object]
+) -> None:
+    """Initialises a torch conv weight through its TF layout.
+
+    `fill` gets a fresh tensor shaped as TF's kernel, [kh, kw, in, out] (a depthwise kernel,
+    groups == in: [kh, kw, in, multiplier]), and fills it; the values are then moved to
+    torch's [out, in / groups, kh, kw].
+    """
+    out_channels, in_per_group, kh, kw = weight.shape
+    with torch.no_grad():
+        if groups == 1:
+            kernel = torch.empty(kh, kw, in_per_group, out_channels)
+            fill(kernel)
+            weight.copy_(kernel.permute(3, 2, 0, 1))  # [out, in, kh, kw]
+        else:
+            kernel = torch.empty(kh, kw, groups, out_channels // groups)
+            fill(kernel)
+            weight.copy_(kernel.permute(2, 3, 0, 1).reshape(weight.shape))  # [C*m, 1, kh, kw]
+
+
 def init_tf_variable_(tensor: torch.Tensor, initializer: str, gain: float) -> None:
     """Initializes a TF-layout variable [fan_in, ..., fan_out] as T2T's scope initializer.
 
     Args:
         tensor: a parameter whose FIRST dim is the input side and LAST dim the output side
-            (TF layout: a dense kernel is [in, out], an embedding table [rows, depth]).
+            (TF layout: a dense kernel is [in, out], an embedding table [rows, depth], a
+            conv kernel [kh, kw, in, out], with TF's fans: see `tf_fans`).
         initializer: T2T's `initializer` hparam: "uniform_unit_scaling", "normal_unit_scaling",
             "uniform", "orthogonal", "xavier".
         gain: `initializer_gain`.
@@ -42,8 +86,7 @@ def init_tf_variable_(tensor: torch.Tensor, initializer: str, gain: float) -> No
     Raises:
         HParamsError: an unknown initializer name.
     """
-    fan_in = math.prod(tensor.shape[:-1]) if tensor.dim() > 1 else tensor.shape[0]
-    fan_out = tensor.shape[-1]
+    fan_in, fan_out = tf_fans(tensor.shape)
     with torch.no_grad():
         if initializer == "uniform_unit_scaling":
             variance_scaling_(tensor, gain, fan_in, fan_out, "uniform")
@@ -52,7 +95,9 @@ def init_tf_variable_(tensor: torch.Tensor, initializer: str, gain: float) -> No
         elif initializer == "uniform":
             tensor.uniform_(-0.1 * gain, 0.1 * gain)
         elif initializer == "orthogonal":
-            nn.init.orthogonal_(tensor, gain=gain)
+            # TF makes the [prod(shape[:-1]), shape[-1]] matrix orthogonal
+            matrix = tensor.view(-1, tensor.shape[-1]) if tensor.dim() > 2 else tensor
+            nn.init.orthogonal_(matrix, gain=gain)
         elif initializer == "xavier":
             variance_scaling_(tensor, 1.0, fan_in, fan_out, "uniform")
         else:
@@ -73,7 +118,11 @@ def initialize_module(module: nn.Module, initializer: str, gain: float) -> None:
         for name, param in sub.named_parameters(recurse=False):
             if getattr(param, "_t2t_own_init", False):
                 continue
-            if isinstance(sub, nn.Linear) and name == "weight":
+            if isinstance(sub, nn.Conv2d) and name == "weight":
+                init_conv_kernel_(
+                    param, sub.groups, lambda k: init_tf_variable_(k, initializer, gain)
+                )
+            elif isinstance(sub, nn.Linear) and name == "weight":
                 init_tf_variable_(param.data.t(), initializer, gain)  # TF kernel [in, out]
             elif isinstance(sub, (nn.LSTM, nn.LSTMCell)) and name.startswith("weight"):
                 init_tf_variable_(param.data.t(), initializer, gain)

@@ -66,6 +66,9 @@ class ClassLabelTargetsBottom(nn.Module):
 class ClassLabelTop(nn.Module):
     """Pool over positions, then dense(V) with bias: [B, T, D] -> [B, 1, V].
 
+    An image body's output [B, H, W, D] is mean-pooled over H and W, as T2T's class_label
+    top averages over dims 1 and 2.
+
     Args:
         depth: D, the body output depth.
         vocab_size: number of classes V.
@@ -79,7 +82,9 @@ class ClassLabelTop(nn.Module):
         self.pooling = pooling
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, T, D] -> logits [B, 1, V]."""
+        """x [B, T, D] (or [B, H, W, D] with mean pooling) -> logits [B, 1, V]."""
+        if x.dim() > 3 and self.pooling == "mean":
+            x = x.flatten(1, -2)  # [B, H, W, D] -> [B, H·W, D]
         if self.pooling == "max":
             pooled = x.max(dim=1, keepdim=True).values  # [B, 1, D]
         elif self.pooling == "last":
