@@ -140,6 +140,11 @@ class ImageProblem(Problem):
         return 3
 
     @property
+    def image_size(self) -> int | None:
+        """The height of the images the model sees when fixed (None: small or varying)."""
+        return None
+
+    @property
     def vocab_size(self) -> int:
         """Pixel values (256)."""
         return 256
@@ -219,6 +224,11 @@ class Image2ClassProblem(ImageProblem):
         p.loss_multiplier = 3.0 if self.is_small and not self.was_reversed else 1.0
         p.input_space_id = SpaceID.IMAGE
         p.target_space_id = SpaceID.IMAGE_LABEL
+        # PyTorch builds the first convolution before it sees a batch: the models read the
+        # channel count (and, for xception's entry flow, the image height) from here.
+        p.num_channels = self.num_channels
+        if self.image_size:
+            p.image_size = self.image_size
 
     def generate_data(self, data_dir: str, tmp_dir: str, task_id: int = -1) -> None:
         """Writes the train and dev shards (unshuffled names, then shuffled in place)."""
@@ -289,6 +299,7 @@ class Image2TextProblem(ImageProblem):
         p.loss_multiplier = 1.0
         p.input_space_id = SpaceID.IMAGE
         p.target_space_id = self.target_space_id
+        p.num_channels = self.num_channels
 
     def generate_data(self, data_dir: str, tmp_dir: str, task_id: int = -1) -> None:
         """Writes the train and dev shards (unshuffled names, then shuffled in place)."""

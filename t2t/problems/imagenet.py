@@ -78,6 +78,11 @@ class ImageImagenet(Image2ClassProblem):
         """
         raise DataError(_INSTRUCTIONS.format(name=self.name))
 
+    @property
+    def image_size(self) -> int | None:
+        """299: the size preprocessing gives."""
+        return 299
+
     def preprocess_example(self, example: dict, mode: str, hparams: Any) -> dict:
         """Random crop/flip (train) or centre crop (eval) at 299x299, normalised."""
         return imagenet_preprocess_example(example, mode)
@@ -95,6 +100,11 @@ class ImageImagenetRescaled(ImageImagenet):
     def normalize_image(self) -> bool:
         """Whether preprocessing normalises the image (True)."""
         return True
+
+    @property
+    def image_size(self) -> int | None:
+        """rescale_size's height."""
+        return self.rescale_size[0]
 
     def dataset_filename(self) -> str:
         """image_imagenet: the rescaled problems reuse its files."""
