@@ -43,13 +43,15 @@ class AttentionView:
 
     Attributes:
         source: the input text.
-        translation: the best decode, as text.
+        translation: the best decode, as text (what `LoadedModel.decode` returns for it).
         input_ids: the S input ids (EOS last; empty for a problem without inputs).
-        output_ids: the T output ids fed as targets (EOS last when the search ended).
+        output_ids: the T output ids fed as targets (EOS last when the search ended; for a
+            problem without inputs, the prefix and its continuation).
         input_pieces: the S input subword pieces (reserved ids as "<EOS>", "<pad>").
         output_pieces: the T output subword pieces.
         beams: (text, score) of every beam kept, best first (one for greedy decoding).
-        beam_ids: the ids of each beam, up to and including its EOS.
+        beam_ids: the ids of each beam, up to and including its EOS (for a problem without
+            inputs: the prefix and its continuation).
         encoder_self: per encoder layer, float32 [heads, S, S].
         decoder_self: per decoder layer, float32 [heads, T, T] (causal: 0 above the diagonal).
         encoder_decoder: per decoder layer, float32 [heads, T, S].
@@ -143,14 +145,19 @@ def attention_view(
     search = loaded.decode_batch_fn(beam_size, alpha, beam_size, extra_length)
     beams = search(torch.tensor([input_ids]))[0]  # [(ids, score), ...], best first
     beam_ids = [until_eos(ids) for ids, _ in beams]
+    translation = loaded.decode_ids(beam_ids[0])
+    if not loaded.problem.has_inputs:  # the targets are the prefix and its continuation
+        prefix, input_ids = input_ids[:-1], []
+        if beam_size > 1:  # several beams come back with their prefix (T2T's rule), one without
+            translation = loaded.decode_ids(beam_ids[0][len(prefix) :])
+        else:
+            beam_ids = [prefix + ids for ids in beam_ids]
     output_ids = beam_ids[0] or [decoding.EOS_ID]
-    if not loaded.problem.has_inputs:
-        input_ids = []
     weights = attention_weights(loaded, input_ids, output_ids)
     inputs_encoder = loaded.encoders.get("inputs")
     return AttentionView(
         source=sentence,
-        translation=loaded.decode_ids(output_ids),
+        translation=translation,
         input_ids=input_ids,
         output_ids=output_ids,
         input_pieces=pieces(inputs_encoder, input_ids) if input_ids else [],

@@ -119,6 +119,7 @@ class Processor:
     @staticmethod
     def _processing(view: visualization.AttentionView) -> dict[str, Any]:
         """T2T's "processing" visualization."""
+        length = len(decoding.cut_at_eos(view.output_ids))
         return {
             "visualization_name": "processing",
             "title": "Processing",
@@ -126,9 +127,9 @@ class Processor:
             "query_processing": {
                 "source_processing": [{"step_name": "Initial", "segment": [{"text": view.source}]}],
                 "target_processing": [
-                    {
+                    {  # T2T's pieces stop before EOS
                         "step_name": "Initial",
-                        "segment": [{"text": p} for p in view.output_pieces],
+                        "segment": [{"text": p} for p in view.output_pieces[:length]],
                     },
                     {"step_name": "Final", "segment": [{"text": view.translation}]},
                 ],

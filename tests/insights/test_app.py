@@ -47,6 +47,8 @@ def test_debug_answers_t2t_s_visualizations_beams_and_attention(client, loaded):
     assert steps["source_processing"][0]["segment"] == [{"text": "alpha beta gamma"}]
     beams = result["beams"]["beams"]
     expected = loaded.decode(["alpha beta gamma"], beam_size=3, return_beams=True)[0]
+    initial = [piece["text"] for piece in steps["target_processing"][0]["segment"]]
+    assert initial == [p for p, i in zip(beams[0]["pieces"], beams[0]["ids"]) if i != 1]
     final = steps["target_processing"][1]
     assert final == {"step_name": "Final", "segment": [{"text": expected[0][0]}]}
     assert [b["text"] for b in beams] == [text for text, _ in expected]

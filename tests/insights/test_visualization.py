@@ -113,3 +113,40 @@ def test_the_json_form_is_plain_lists(view):
     assert data["translation"] == view.translation
     assert np.allclose(np.array(data["encoder_decoder"][1]), view.encoder_decoder[1])
     assert data["beams"][0]["text"] == view.translation
+
+
+@pytest.fixture(scope="module")
+def language_model(tmp_path_factory):
+    """A character language model of the user directory (no inputs), trained 2 steps."""
+    import subprocess
+    import sys
+
+    tmp = tmp_path_factory.mktemp("lm")
+    for module, *args in [
+        ("t2t_datagen", f"--tmp_dir={tmp / 'tmp'}"),
+        ("t2t_trainer", "--model=transformer", "--hparams_set=transformer_tiny",
+         f"--hparams={HPARAMS}", f"--output_dir={tmp / 'train'}", "--train_steps=2",
+         "--local_eval_frequency=2", "--eval_steps=1", "--noprogress_bar"),
+    ]:  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-m", f"t2t.bin.{module}", f"--t2t_usr_dir={USR_DIR}",
+             "--problem=my_char_lm", f"--data_dir={tmp / 'data'}", *args],
+            capture_output=True, text=True, timeout=600,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr[-3000:]
+    return visualization.load_model(str(tmp / "train"), t2t_usr_dir=USR_DIR, device="cpu")
+
+
+@pytest.mark.parametrize("beam_size", [1, 2])
+def test_a_problem_without_inputs_shows_decoder_self_attention_only(language_model, beam_size):
+    view = visualization.attention_view(language_model, "sentence", beam_size, extra_length=5)
+    assert view.translation == language_model.decode(["sentence"], beam_size, extra_length=5)[0]
+    assert view.input_ids == [] and view.input_pieces == []
+    assert view.encoder_self == [] and view.encoder_decoder == []
+    target = len(view.output_ids)
+    assert view.output_pieces[:8] == list("sentence")  # the prefix, then the continuation
+    assert all(ids[:8] == view.output_ids[:8] for ids in view.beam_ids)
+    assert [m.shape for m in view.decoder_self] == [(2, target, target)] * 2
+    for matrix in view.decoder_self:
+        np.testing.assert_allclose(matrix.sum(-1), 1.0, atol=1e-5)
