@@ -33,6 +33,7 @@ _PROBLEM_MODULES = tuple(
         "translate_wmt",
         "imdb",
         "cnn_dailymail",
+        "librispeech",
     )
 )
 _MODEL_MODULES = ("t2t.models.transformer", "t2t.models.lstm")
@@ -47,6 +48,7 @@ _MODALITY_MODULES = tuple(
         "pooling_class_label",
         "real",
         "identity",
+        "speech_recognition",
     )
 )
 
