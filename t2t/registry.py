@@ -38,7 +38,11 @@ _PROBLEM_MODULES = tuple(
 )
 _MODEL_MODULES = ("t2t.models.transformer", "t2t.models.lstm")
 # Each model's hparams sets sit beside it in `<model>_hparams.py`.
-_HPARAMS_MODULES = ("t2t.models.transformer_hparams", "t2t.models.lstm_hparams")
+_HPARAMS_MODULES = (
+    "t2t.models.transformer_hparams",
+    "t2t.models.transformer_librispeech_hparams",
+    "t2t.models.lstm_hparams",
+)
 _MODALITY_MODULES = tuple(
     f"t2t.modalities.{name}"
     for name in (
