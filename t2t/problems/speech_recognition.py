@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from t2t.data import text_encoder
-from t2t.data.audio import AudioEncoder
+from t2t.data.audio import AudioEncoder, read_audio
 from t2t.errors import DataError
 from t2t.hparams import HParams
 from t2t.layers.audio import utterance_features
@@ -39,6 +39,7 @@ from t2t.problems import generator_utils
 from t2t.problems.problem import (
     DatasetSplit,
     Metrics,
+    Modes,
     Problem,
     SpaceID,
     VarLenFeature,
@@ -159,6 +160,20 @@ class SpeechRecognitionProblem(Problem):
         if not getattr(hparams, "audio_keep_example_waveforms", False):
             del example["waveforms"]
         return preprocess_example_common(example, mode, hparams)
+
+    def input_features_from_line(self, line: str, hparams: Any) -> np.ndarray:
+        """Decoding from a file: `line` is an audio file's path -> its "inputs" feature.
+
+        The file is read as at datagen (`read_audio`) and preprocessed as in the pipeline
+        (features, then `max_input_seq_length`).
+
+        Raises:
+            DataError: the file is missing or cannot be decoded.
+        """
+        path = os.path.expanduser(line.strip())
+        waveform = read_audio(path, sample_rate=audio_config(hparams).sample_rate)
+        example = {"inputs": waveform_to_inputs(waveform, hparams)}
+        return preprocess_example_common(example, Modes.PREDICT, hparams)["inputs"]
 
     def eval_metrics(self) -> list[str]:
         """The default metrics, edit distance and word error rate."""
