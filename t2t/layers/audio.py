@@ -19,6 +19,7 @@ with goldens made by T2T 1.15.7).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -139,16 +140,9 @@ def mel_filterbanks(
     num_frames = -(-x.shape[1] // frame_step)  # pad_end: every sample starts in some frame
     pad = max(0, (num_frames - 1) * frame_step + frame_length - x.shape[1])
     frames = F.pad(x, (0, pad)).unfold(1, frame_length, frame_step)  # [B, T, L]
-    window = torch.hann_window(frame_length, periodic=True, device=x.device)
+    window, weights = _constants(config, fft_length // 2 + 1, str(x.device))
     spectrum = torch.fft.rfft(frames * window, n=fft_length).abs()  # [B, T, fft/2 + 1]
-    weights = mel_weight_matrix(
-        config.num_mel_bins,
-        spectrum.shape[-1],
-        config.sample_rate,
-        config.lower_edge_hertz,
-        config.upper_edge_hertz,
-    )
-    mel = spectrum @ torch.from_numpy(weights).to(x.device)  # [B, T, M]
+    mel = spectrum @ weights  # [B, T, M]
     log_mel = torch.log(torch.clamp(mel, min=config.log_noise_floor))
     if apply_mask:
         covered = (lengths + frame_step - 1) // frame_step  # [B]
@@ -157,6 +151,25 @@ def mel_filterbanks(
     return log_mel.unsqueeze(-1)  # [B, T, M, 1]
 
 
+@functools.lru_cache(maxsize=64)
+def _constants(
+    config: AudioFeatureConfig, num_bins: int, device: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Hann window [L], mel matrix [num_bins, M]) on `device`, made once per settings and
+    device (they are never modified)."""
+    frame_length = config.frame_samples()[0]
+    window = torch.hann_window(frame_length, periodic=True, device=device)
+    mel = mel_weight_matrix(
+        config.num_mel_bins,
+        num_bins,
+        config.sample_rate,
+        config.lower_edge_hertz,
+        config.upper_edge_hertz,
+    )
+    return window, torch.from_numpy(mel).to(device)
+
+
+@functools.lru_cache(maxsize=1)
 def _delta_filters() -> np.ndarray:
     """[3, 9]: identity, delta and delta-delta taps, each of unit L2 norm."""
     delta = np.array([2, 1, 0, -1, -2], dtype=np.float64)
