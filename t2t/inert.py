@@ -59,7 +59,6 @@ INERT_HPARAMS: dict[str, str] = {
     "kernel_height": NOT_HERE,  # convolutional baselines
     "kernel_width": NOT_HERE,
     "compress_steps": NOT_HERE,
-    "conv_first_kernel": NOT_HERE,
     "factored_logits": NOT_HERE,
     "moe_hidden_sizes": NOT_HERE,
     "moe_num_experts": NOT_HERE,

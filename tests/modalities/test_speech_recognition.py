@@ -82,10 +82,17 @@ def test_models_train_and_decode_on_filterbank_inputs(model, hparams_set):
     assert torch.equal(full.argmax(-1)[:, :4], decoded)
 
 
-def test_transformer_librispeech_v2_needs_conv_relu_conv():
-    hparams = registry.hparams("transformer_librispeech_v2")
+def test_transformer_librispeech_runs_with_its_conv_relu_conv_ffn():
+    hparams = registry.hparams("transformer_librispeech")
     assert (hparams.ffn_layer, hparams.conv_first_kernel, hparams.hidden_size) == (
         "conv_relu_conv",
         9,
         384,
     )
+    torch.manual_seed(0)
+    net = create_model(
+        "transformer", "transformer_librispeech", problem="librispeech_clean_small",
+        hparams="hidden_size=16,filter_size=32,num_encoder_layers=1,num_decoder_layers=1",
+    )  # fmt: skip
+    logits, losses = net({"inputs": torch.randn(1, 24, 80, 3), "targets": torch.tensor([[9, 1]])})
+    assert logits.shape == (1, 2, 256) and torch.isfinite(losses["training"])
