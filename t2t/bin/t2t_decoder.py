@@ -229,7 +229,11 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
     from t2t.decode import decoding
     from t2t.metrics.bleu import bleu_tokenize, compute_bleu
 
-    examples = loaded.problem.dataset("eval", data_dir=os.path.expanduser(run["data_dir"]))
+    data_dir = os.path.expanduser(run["data_dir"])
+    if loaded.make_inputs_fn() is None:
+        examples = loaded.problem.dataset("eval", data_dir=data_dir)
+    else:  # features from the model's hparams (e.g. a speech problem's audio_* values)
+        examples = loaded.problem.dataset("eval", data_dir=data_dir, hparams=loaded.hparams)
     inputs, targets, features = [], [], []
     in_encoder = loaded.encoders.get("inputs")
     for i, example in enumerate(examples):

@@ -97,6 +97,21 @@ def test_decoder_transcribes_audio_files(run):
     assert "CER = " in out.stdout and "WER = " in out.stdout
 
 
+def test_decoder_decodes_the_dev_set_with_error_rates(run, tmp_path):
+    root, corpus, _ = run
+    out = command(
+        "t2t_decoder",
+        f"--output_dir={root / 'train'}",
+        f"--decode_to_file={tmp_path / 'dev'}",
+        "--decode_hparams=beam_size=1,extra_length=5,num_samples=2",
+        "--device=cpu",
+    )
+    assert "Decoded 2 dev examples" in out.stdout and "WER = " in out.stdout
+    targets = sorted(p for p in os.listdir(tmp_path) if p.endswith(".targets"))
+    written = (tmp_path / targets[0]).read_text().splitlines()
+    assert set(written) <= {text for _, text in corpus["dev"]}
+
+
 def test_decoder_names_a_missing_audio_file(run, tmp_path):
     root, corpus, _ = run
     listing = tmp_path / "list.txt"
