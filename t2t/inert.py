@@ -57,7 +57,6 @@ INERT_HPARAMS: dict[str, str] = {
     "pretrained_model_dir": UNUSED_IN_T2T,
     # model families and features not here yet
     "compress_steps": NOT_HERE,
-    "conv_first_kernel": NOT_HERE,
     "factored_logits": NOT_HERE,
     "moe_hidden_sizes": NOT_HERE,
     "moe_num_experts": NOT_HERE,

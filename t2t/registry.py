@@ -36,6 +36,7 @@ _PROBLEM_MODULES = tuple(
         "mnist",
         "cifar",
         "imagenet",
+        "librispeech",
     )
 )
 _IMAGE_MODELS = ("resnet", "xception", "shake_shake", "revnet")
@@ -47,6 +48,7 @@ _MODEL_MODULES = (
 # Each model's hparams sets sit beside it in `<model>_hparams.py`.
 _HPARAMS_MODULES = (
     "t2t.models.transformer_hparams",
+    "t2t.models.transformer_librispeech_hparams",
     "t2t.models.lstm_hparams",
     *(f"t2t.models.{name}_hparams" for name in _IMAGE_MODELS),
 )
@@ -60,6 +62,7 @@ _MODALITY_MODULES = tuple(
         "real",
         "identity",
         "image",
+        "speech_recognition",
     )
 )
 

@@ -69,8 +69,10 @@ def _load(output_dir: str):
     )  # fmt: skip
 
 
-def _decode_lines(loaded, lines: list[str], hp, first_line: int = 1) -> list[str]:
+def _decode_lines(loaded, lines: list[str], hp, first_line: int = 1, make_inputs=None) -> list[str]:
     """The output line of each input (T2T's format: best decode, or beams tab-separated).
+
+    `make_inputs` (lines -> inputs batch) replaces the problem's own (audio paths, text ids).
 
     Raises:
         T2TError: naming the first line (counted from `first_line`) that cannot be encoded.
@@ -81,7 +83,13 @@ def _decode_lines(loaded, lines: list[str], hp, first_line: int = 1) -> list[str
     fn = loaded.decode_batch_fn(hp.beam_size, hp.alpha, top_beams, hp.extra_length)
     batch_size = hp.batch_size if hp.batch_size > 0 else decoding.DEFAULT_DECODE_BATCH_SIZE
     results = decoding.decode_lines(
-        lines, fn, loaded.encode, batch_size, hp.max_input_size, first_line
+        lines,
+        fn,
+        loaded.encode,
+        batch_size,
+        hp.max_input_size,
+        first_line,
+        make_inputs=make_inputs or loaded.make_inputs_fn(),
     )
     decode = loaded.encoders["targets"].decode
     return [
@@ -115,12 +123,34 @@ def decode_from_file(loaded, hp, run: dict) -> None:
     print(f"Decoded {len(lines)} lines into {target}", file=sys.stderr)
     if FLAGS.keep_timestamp and FLAGS.checkpoint_path:
         _copy_mtime(loaded.checkpoint, target)
-    if FLAGS.decode_reference:
+    if FLAGS.decode_reference and loaded.make_inputs_fn() is not None:
+        _print_error_rates(os.path.expanduser(FLAGS.decode_reference), outputs, hp.delimiter)
+    elif FLAGS.decode_reference:
         from t2t.metrics.bleu import bleu_wrapper
 
         reference = os.path.expanduser(FLAGS.decode_reference)
         for name, cased in (("BLEU_uncased", False), ("BLEU_cased", True)):
             print(f"{name} = {100 * bleu_wrapper(reference, target, cased):6.2f}")
+
+
+def _print_error_rates(reference_path: str, outputs: list[str], delimiter: str) -> None:
+    """Character and word error rates of the best decodes against a reference file (for
+    problems whose inputs are not text, e.g. speech, instead of BLEU)."""
+    from t2t.decode import decoding
+    from t2t.errors import T2TError
+    from t2t.metrics.edit_distance import text_error_counts
+
+    references = decoding.read_inputs(reference_path, delimiter)
+    if len(references) != len(outputs):
+        raise T2TError(
+            f"--decode_reference={reference_path} has {len(references)} lines for "
+            f"{len(outputs)} decodes"
+        )
+    counts = text_error_counts([o.split("\t")[0] for o in outputs], references)
+    cer = 100 * counts["char_errors"] / max(1, counts["chars"])
+    wer = 100 * counts["word_errors"] / max(1, counts["words"])
+    print(f"CER = {cer:6.2f} ({counts['char_errors']}/{counts['chars']} characters)")
+    print(f"WER = {wer:6.2f} ({counts['word_errors']}/{counts['words']} words)")
 
 
 def _copy_mtime(checkpoint: str, path: str) -> None:
@@ -206,8 +236,12 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
     from t2t.decode import decoding
     from t2t.metrics.bleu import bleu_tokenize, compute_bleu
 
-    examples = loaded.problem.dataset("eval", data_dir=os.path.expanduser(run["data_dir"]))
-    inputs, targets = [], []
+    data_dir = os.path.expanduser(run["data_dir"])
+    if loaded.make_inputs_fn() is None:
+        examples = loaded.problem.dataset("eval", data_dir=data_dir)
+    else:  # features from the model's hparams (e.g. a speech problem's audio_* values)
+        examples = loaded.problem.dataset("eval", data_dir=data_dir, hparams=loaded.hparams)
+    inputs, targets, features = [], [], []
     in_encoder = loaded.encoders.get("inputs")
     for i, example in enumerate(examples):
         if 0 <= hp.num_samples <= i:
@@ -217,6 +251,11 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
             inputs.append(in_encoder.decode(decoding.cut_at_eos(example["inputs"])))
         else:
             inputs.append("")
+            features.append(example.get("inputs"))
+    make_inputs = None
+    if loaded.make_inputs_fn() is not None:  # inputs that are not text: decode the features
+        inputs = [str(i) for i in range(len(targets))]  # the example's number in the dev set
+        make_inputs = _features_batch_fn(features)
     base = FLAGS.decode_to_file or os.path.join(output_dir, "decode")
     decodes = decoding.default_output_filename(
         base, run["model"], run["hparams_set"], run["problem"], hp.beam_size, hp.alpha
@@ -224,7 +263,7 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
     from t2t.data.output_paths import check_output_file
 
     check_output_file(decodes)  # before the decoding, not after it
-    outputs = _decode_lines(loaded, inputs, hp)
+    outputs = _decode_lines(loaded, inputs, hp, make_inputs=make_inputs)
     best = [line.split("\t")[0] for line in outputs]
     rows = (outputs, inputs, targets)
     if hp.return_beams:  # T2T writes each beam on its own row, beside its input and target
@@ -237,6 +276,21 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
     bleu = compute_bleu([bleu_tokenize(t) for t in targets], [bleu_tokenize(o) for o in best])
     print(f"Decoded {len(targets)} dev examples into {decodes} (+ .targets, .inputs)")
     print(f"per-sequence accuracy: {100 * exact:.2f}%  BLEU (cased): {100 * bleu:.2f}")
+    if make_inputs is not None:
+        _print_error_rates(stem + ".targets", outputs, hp.delimiter)
+
+
+def _features_batch_fn(features: list):
+    """lines "i" -> the zero-padded batch of features[i] (dev examples that are not text)."""
+    import torch
+
+    from t2t.data.batching import pad_batch
+
+    def make_inputs(lines):
+        batch = pad_batch([{"inputs": features[int(line)]} for line in lines])
+        return torch.from_numpy(batch["inputs"])
+
+    return make_inputs
 
 
 def main(argv: list[str]) -> int | None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from t2t.data import batching
 from t2t.decode import decoding, protocol
 from t2t.errors import T2TError
 from t2t.hparams import join_overrides
@@ -88,6 +89,23 @@ class LoadedModel:
                 f"{vocab_size} ids (0-{vocab_size - 1})"
             )
         return ids
+
+    def make_inputs_fn(self) -> decoding.MakeInputsFn | None:
+        """lines -> the padded inputs batch, for a problem whose inputs are not text.
+
+        Such a problem has `input_features_from_line(line, hparams)` (a speech problem: the
+        line is an audio file's path; its features [T, ...]); None for text inputs.
+        """
+        featurize = getattr(self.problem, "input_features_from_line", None)
+        if featurize is None:
+            return None
+
+        def make_inputs(lines: Sequence[str]) -> torch.Tensor:
+            """Features of each line, zero-padded into one batch [B, T, ...]."""
+            examples = [{"inputs": featurize(line, self.hparams)} for line in lines]
+            return torch.from_numpy(batching.pad_batch(examples)["inputs"])
+
+        return make_inputs
 
     def decode_ids(self, ids: Sequence[int]) -> str:
         """Target ids -> text (EOS and what follows it removed)."""
@@ -161,7 +179,8 @@ class LoadedModel:
         """Decodes sentences (batched by length; results in input order).
 
         Args:
-            sentences: input texts (for a problem without inputs: prefixes to continue).
+            sentences: input texts (for a problem without inputs: prefixes to continue; for
+                a speech problem: audio file paths).
             beam_size: 1 for greedy decoding.
             alpha: length penalty exponent ((5 + len) / 6) ** alpha.
             return_beams: return all beams with their scores instead of the best text.
@@ -175,7 +194,12 @@ class LoadedModel:
         top_beams = beam_size if return_beams else 1
         fn = self.decode_batch_fn(beam_size, alpha, top_beams, extra_length)
         results = decoding.decode_lines(
-            list(sentences), fn, self.encode, batch_size, max_input_size
+            list(sentences),
+            fn,
+            self.encode,
+            batch_size,
+            max_input_size,
+            make_inputs=self.make_inputs_fn(),
         )
         if return_beams:
             return [[(self.decode_ids(ids), score) for ids, score in beams] for beams in results]

@@ -7,6 +7,7 @@ by decreasing length for speed and written back in input order, the `return_beam
 `write_beam_scores` line format, and EOS cut-off of the outputs.
 """
 
+import functools
 import logging
 import os
 import string
@@ -26,6 +27,7 @@ DEFAULT_DECODE_BATCH_SIZE = 32
 
 Beam = tuple[list[int], float]
 DecodeBatchFn = Callable[[torch.Tensor], list[list[Beam]]]
+MakeInputsFn = Callable[[Sequence[str]], torch.Tensor]
 
 
 def decode_hparams(overrides: str = "") -> HParams:
@@ -195,6 +197,7 @@ def decode_lines(
     batch_size: int = DEFAULT_DECODE_BATCH_SIZE,
     max_input_size: int = -1,
     first_line: int = 1,
+    make_inputs: MakeInputsFn | None = None,
 ) -> list[list[Beam]]:
     """Decodes `lines` in length-sorted batches; returns the beams in input order.
 
@@ -205,6 +208,8 @@ def decode_lines(
         batch_size: lines per batch.
         max_input_size: > 0 truncates each line to max_input_size - 1 ids before EOS.
         first_line: the number of `lines[0]` in error messages.
+        make_inputs: lines -> the inputs batch, for inputs that are not ids (e.g. a speech
+            problem's audio file paths -> padded features [B, T, ...]); replaces `encode`.
 
     Raises:
         T2TError: a line cannot be encoded; the message names its number (lines counted
@@ -213,14 +218,17 @@ def decode_lines(
     order = length_sorted_order(lines)
     results: list[list[Beam]] = [[] for _ in lines]
     start_time, num_tokens = time.time(), 0
+    make_batch = make_inputs or functools.partial(
+        encode_batch, encode=encode, max_input_size=max_input_size
+    )
     for start in range(0, len(order), batch_size):
         indices = order[start : start + batch_size]
         try:
-            inputs = encode_batch([lines[i] for i in indices], encode, max_input_size)
+            inputs = make_batch([lines[i] for i in indices])
         except T2TError:  # name the first line (in input order) that cannot be encoded
             for i in sorted(indices):
                 try:
-                    encode(lines[i])
+                    make_batch([lines[i]])
                 except T2TError as error:
                     raise T2TError(f"line {first_line + i}: {error}") from None
             raise

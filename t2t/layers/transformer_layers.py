@@ -15,7 +15,7 @@ from torch import nn
 
 from t2t.errors import HParamsError
 from t2t.layers.attention import MultiheadAttention
-from t2t.layers.ffn import DenseReluDense
+from t2t.layers.ffn import ConvReluConv, DenseReluDense
 from t2t.layers.prepostprocess import PrePostProcess
 
 
@@ -39,6 +39,7 @@ class LayerConfig:
     norm_type: str = "layer"
     norm_epsilon: float = 1e-6
     ffn_layer: str = "dense_relu_dense"
+    conv_first_kernel: int = 3  # width of the first conv of "conv_relu_conv"
     max_relative_position: int = 0  # > 0: relative self-attention
     use_pad_remover: bool = True
 
@@ -72,11 +73,21 @@ def _attention(cfg: LayerConfig, relative: bool) -> MultiheadAttention:
     )
 
 
-def _ffn(cfg: LayerConfig) -> nn.Module:
+def _ffn(cfg: LayerConfig, padding: str = "SAME") -> nn.Module:
+    """The FFN sublayer; `padding` is the conv_relu_conv padding (encoder SAME, decoder LEFT)."""
+    if cfg.ffn_layer == "conv_relu_conv":
+        return ConvReluConv(
+            cfg.hidden_size,
+            cfg.filter_size,
+            cfg.conv_first_kernel,
+            padding,
+            cfg.relu_dropout,
+            cfg.relu_dropout_broadcast_dims,
+        )
     if cfg.ffn_layer not in ("dense_relu_dense", "conv_hidden_relu"):
         raise HParamsError(
             f"ffn_layer {cfg.ffn_layer!r} is not supported; use dense_relu_dense "
-            "(alias conv_hidden_relu)"
+            "(alias conv_hidden_relu) or conv_relu_conv"
         )
     return DenseReluDense(
         cfg.hidden_size, cfg.filter_size, cfg.relu_dropout, cfg.relu_dropout_broadcast_dims
@@ -105,7 +116,8 @@ class EncoderLayer(nn.Module):
     def __init__(self, cfg: LayerConfig) -> None:
         super().__init__()
         self.self_attention = Sublayer(cfg, _attention(cfg, relative=True))
-        self.ffn = Sublayer(cfg, _ffn(cfg))
+        self.ffn = Sublayer(cfg, _ffn(cfg, "SAME"))
+        self.use_pad_remover = cfg.use_pad_remover
 
     def forward(self, x, bias, nonpadding=None):
         """One encoder layer, as T2T's `encoder/layer_i`.
@@ -120,8 +132,11 @@ class EncoderLayer(nn.Module):
             [B, S, H].
         """
         x = self.self_attention(x, bias=bias)
+        if isinstance(self.ffn.sublayer, ConvReluConv):
+            # T2T zeroes the pads of the conv's input (no PadRemover for this FFN).
+            return self.ffn(x, nonpadding=nonpadding)
         # T2T's PadRemover drops pads before the FFN and restores them as zeros.
-        return self.ffn(x, mask=nonpadding)
+        return self.ffn(x, mask=nonpadding if self.use_pad_remover else None)
 
 
 class DecoderLayer(nn.Module):
@@ -133,7 +148,7 @@ class DecoderLayer(nn.Module):
         self.encdec_attention = (
             Sublayer(cfg, _attention(cfg, relative=False)) if has_encoder else None
         )
-        self.ffn = Sublayer(cfg, _ffn(cfg))
+        self.ffn = Sublayer(cfg, _ffn(cfg, "LEFT"))
 
     def forward(self, x, self_bias, memory=None, memory_bias=None, cache=None):
         """One decoder layer, as T2T's `decoder/layer_i`.
@@ -143,8 +158,9 @@ class DecoderLayer(nn.Module):
             self_bias: causal bias broadcastable to [B, heads, T, T(+cached)].
             memory: [B, S, H] encoder output, or None (no encoder, or cached "encdec").
             memory_bias: bias broadcastable to [B, heads, T, S], or None.
-            cache: {"self": SelfAttentionCache or {"k", "v"}, "encdec": {"k", "v"}} for
-                incremental decoding, updated in place; None for a full forward pass.
+            cache: {"self": SelfAttentionCache or {"k", "v"}, "encdec": {"k", "v"}, and for
+                conv_relu_conv "ffn": {"f": the last inputs}} for incremental decoding,
+                updated in place; None for a full forward pass.
 
         Returns:
             [B, T, H].
@@ -158,6 +174,8 @@ class DecoderLayer(nn.Module):
                 )
             else:
                 x = self.encdec_attention(x, memory, bias=memory_bias)
+        if cache is not None and "ffn" in cache:  # conv_relu_conv: the last inputs
+            return self.ffn(x, cache=cache["ffn"])
         return self.ffn(x)
 
 
@@ -180,7 +198,7 @@ class TransformerEncoder(nn.Module):
     ) -> torch.Tensor:
         """x: [B, S, H]; bias: [B, 1, 1, S] or [1, 1, S, S]; padding: [B, S] (1.0 = pad)."""
         nonpadding = None
-        if padding is not None and self.use_pad_remover:
+        if padding is not None:
             nonpadding = (1.0 - padding).unsqueeze(-1).to(x.dtype)  # [B, S, 1]
         for layer in self.layers:
             x = layer(x, bias, nonpadding)

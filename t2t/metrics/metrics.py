@@ -29,6 +29,7 @@ from torch import Tensor
 
 from t2t.metrics import rouge
 from t2t.metrics.bleu import compute_bleu
+from t2t.metrics.edit_distance import sequence_edit_distance, word_error_rate
 
 MetricFn = Callable[..., tuple[Tensor, Tensor]]
 WeightsFn = Callable[[Tensor], Tensor]
@@ -45,8 +46,10 @@ __all__ = [
     "padded_sequence_accuracy",
     "rouge_2_fscore",
     "rouge_l_fscore",
+    "sequence_edit_distance",
     "weights_all",
     "weights_nonzero",
+    "word_error_rate",
 ]
 
 
@@ -219,6 +222,8 @@ METRICS_FNS: dict[str, MetricFn] = {
     "approx_bleu_score": approx_bleu_score,
     "rouge_2_fscore": rouge_2_fscore,
     "rouge_L_fscore": rouge_l_fscore,
+    "edit_distance": sequence_edit_distance,
+    "word_error_rate": word_error_rate,
 }
 
 

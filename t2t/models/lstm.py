@@ -262,7 +262,7 @@ class Seq2seqBody(nn.Module):
         if self.attention:
             # T2T counts non-PAD target ids (+1 for the GO position).
             lengths = (features["targets_raw"] != 0).sum(dim=1) + 1
-            memory_lengths = (features["inputs_raw"] != 0).sum(dim=1)
+            memory_lengths = _memory_lengths(features["inputs_raw"], features["inputs"])
             return self.decoder(shifted, lengths, state, memory, memory_lengths)
         lengths = length_from_embedding(shifted) + 1
         outputs, _ = self.decoder(shifted, lengths, state)
@@ -279,7 +279,7 @@ class Seq2seqBody(nn.Module):
         if self.encoder is not None:
             memory, state = self.encode(inputs)  # [B, S, M]; (h, c) [layers, B, H]
             if self.attention:
-                memory_lengths = (raw_inputs != 0).sum(dim=1)
+                memory_lengths = _memory_lengths(raw_inputs, inputs)
                 keys, memory_bias = self.decoder.memory_keys_and_bias(memory, memory_lengths)
                 states["shared"] = {"memory": memory, "keys": keys, "memory_bias": memory_bias}
                 states["attention"] = self.decoder.initial_attention(batch, like)
@@ -343,6 +343,15 @@ class CachedLSTMDecoding:
             x = torch.zeros_like(x)  # the shifted-in GO position is a zero vector
         output, states = self.seq2seq.decode_step(x, states)
         return self.top(output[:, None], {})[:, -1], states
+
+
+def _memory_lengths(raw_inputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """[B] lengths of the attention memory: non-PAD input ids (T2T), or for inputs that are
+    not ids (speech frames [B, T, M, C], which the bottom shortens) the non-zero positions
+    of the embedded inputs [B, S, H]."""
+    if raw_inputs.dim() == 2:
+        return (raw_inputs != 0).sum(dim=1)
+    return length_from_embedding(inputs)
 
 
 def _attention_output_depth(hparams: HParams, decoder_hidden: int) -> int:

@@ -63,6 +63,7 @@ def layer_config(hparams: HParams) -> tl.LayerConfig:
         norm_type=hp.norm_type,
         norm_epsilon=hp.norm_epsilon,
         ffn_layer=hp.ffn_layer,
+        conv_first_kernel=hp.conv_first_kernel,
         max_relative_position=hp.max_relative_position if relative else 0,
         use_pad_remover=hp.use_pad_remover,
     )
@@ -266,7 +267,8 @@ class Transformer(T2TModel):
             max_length: decoding steps to reserve cache room for (the cache grows beyond).
 
         Returns:
-            Per decoder layer an empty `SelfAttentionCache` of B rows; under "shared" (the
+            Per decoder layer an empty `SelfAttentionCache` of B rows (and for conv_relu_conv
+            {"f": [B, 0, H]}, the FFN's last inputs); under "shared" (the
             same for every beam) the memory bias and each layer's encoder-decoder
             keys/values [B, ...].
         """
@@ -299,6 +301,9 @@ class Transformer(T2TModel):
                     dtype=parameter.dtype,
                 )
             }
+            if self.hparams.ffn_layer == "conv_relu_conv":  # the conv's last inputs [B, 0, H]
+                empty = parameter.new_zeros(batch, 0, self.hparams.hidden_size)
+                states[f"layer_{i}"]["ffn"] = {"f": empty}
             if memory is not None:
                 shared[f"layer_{i}"] = {
                     "encdec": layer.encdec_attention.sublayer.memory_cache(memory)

@@ -28,6 +28,11 @@ def test_batch_parts_match_original(case, name):
     fn = metrics.METRICS_FNS[name]
     value_sum, weight_sum = fn(torch.tensor(case["logits"]), torch.tensor(case["labels"]))
     expected_value, expected_weight = case["parts"][name]
+    if math.isnan(expected_value):
+        # T2T's word_error_rate divides 0 by 0 for a batch without reference words (then
+        # tf.metrics.mean stays NaN for good); ours adds nothing to the mean.
+        assert name == "word_error_rate" and expected_weight == 0 == weight_sum.item()
+        return
     assert value_sum.item() == pytest.approx(expected_value, rel=1e-5, abs=1e-6)
     assert weight_sum.item() == expected_weight
 
@@ -39,6 +44,9 @@ def test_streaming_mean_matches_tf_metrics_mean(case, name):
     mean = metrics.StreamingMean()
     for logits, labels in ((case["logits"], case["labels"]), (case["logits2"], case["labels2"])):
         mean.update(*fn(torch.tensor(logits), torch.tensor(labels)))
+    if math.isnan(case["streaming"][name]):  # see test_batch_parts_match_original
+        assert name == "word_error_rate" and math.isfinite(mean.result())
+        return
     assert mean.result() == pytest.approx(case["streaming"][name], rel=1e-5, abs=1e-6)
 
 
@@ -51,6 +59,8 @@ def test_metric_names_are_t2t_names():
         "approx_bleu_score",
         "rouge_2_fscore",
         "rouge_L_fscore",
+        "edit_distance",
+        "word_error_rate",
     }
     key = metrics.eval_metric_key("translate_ende_wmt32k", "accuracy")
     assert key == "metrics-translate_ende_wmt32k/targets/accuracy"

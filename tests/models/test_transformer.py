@@ -64,6 +64,8 @@ def _features(batch=3, source=5, target=7, vocab=11, seed=0):
         ("transformer_relative", True),
         ("transformer_base", False),
         ("transformer_relative", False),
+        ("transformer_librispeech_v2", True),  # conv_relu_conv FFN, cached in decoding
+        ("transformer_librispeech_v2", False),
     ],
 )
 def test_cached_decoding_equals_full_forward(name, has_inputs, problem_hparams):
@@ -223,7 +225,9 @@ def test_fast_greedy_infer_equals_slow_greedy(has_inputs, problem_hparams, searc
         assert fast["outputs"].shape == (3, 9 if has_inputs else 4)
 
 
-@pytest.mark.parametrize("name", ["transformer_base", "transformer_relative"])
+@pytest.mark.parametrize(
+    "name", ["transformer_base", "transformer_relative", "transformer_librispeech_v2"]
+)
 def test_fast_beam_search_equals_slow_beam_search(name, problem_hparams, search):
     if getattr(search, "is_stand_in", False):
         pytest.skip("t2t.decode.beam_search is not available")

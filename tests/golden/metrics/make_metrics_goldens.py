@@ -6,7 +6,7 @@ Run with the T2T 1.15.7 / TensorFlow 1.15 venv (Python 3.7), from the repository
 
 Each case has seeded random logits [B, T, 1, 1, V] and zero-padded labels [B, T', 1, 1]
 (T' may differ from T; one case has coarse logits with ties). For every metric of
-utils/metrics.METRICS_FNS that a translation problem uses, it records what
+utils/metrics.METRICS_FNS that a translation or speech problem uses, it records what
 tf.metrics.mean would add for that batch: sum(scores * weights) and sum(weights broadcast
 to scores), plus the streaming mean of two batches through tf.metrics.mean itself. It also
 records utils/rouge.rouge_n and rouge_l_sentence_level on seeded random id lists.
@@ -30,6 +30,8 @@ NAMES = [
     "approx_bleu_score",
     "rouge_2_fscore",
     "rouge_L_fscore",
+    "edit_distance",
+    "word_error_rate",
 ]
 CASES = [  # name, seed, batch, logits length, labels length, vocab, ties, share made right
     ("basic", 0, 3, 6, 6, 7, False, 0.5),
