@@ -140,6 +140,7 @@ INERT_FLAGS: dict[str, str] = {
     "dbgprofile": TF_GRAPH,
     "export_saved_model": TF_GRAPH,
     "export_saved_model_api_version": TF_GRAPH,
+    "as_text": TF_GRAPH,  # t2t-exporter: SavedModel as text protobuf
     "enable_graph_rewriter": TF_GRAPH,
     "log_device_placement": TF_GRAPH,
     "inter_op_parallelism_threads": TF_GRAPH,
@@ -171,6 +172,7 @@ INERT_FLAGS: dict[str, str] = {
     "optionally_use_dist_strat": CLUSTER,
     "cloud_mlengine": CLOUD,
     "cloud_mlengine_master_type": CLOUD,
+    "cloud_mlengine_model_version": CLOUD,  # t2t-query-server
     "job-dir": CLOUD,
     "hparams_range": CLOUD,  # Cloud ML Engine hyperparameter tuning
     "autotune_objective": CLOUD,
