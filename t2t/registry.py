@@ -35,9 +35,17 @@ _PROBLEM_MODULES = tuple(
         "cnn_dailymail",
     )
 )
-_MODEL_MODULES = ("t2t.models.transformer", "t2t.models.lstm")
+_MODEL_MODULES = (
+    "t2t.models.transformer",
+    "t2t.models.lstm",
+    "t2t.models.research.universal_transformer",
+)
 # Each model's hparams sets sit beside it in `<model>_hparams.py`.
-_HPARAMS_MODULES = ("t2t.models.transformer_hparams", "t2t.models.lstm_hparams")
+_HPARAMS_MODULES = (
+    "t2t.models.transformer_hparams",
+    "t2t.models.lstm_hparams",
+    "t2t.models.research.universal_transformer_hparams",
+)
 _MODALITY_MODULES = tuple(
     f"t2t.modalities.{name}"
     for name in (

@@ -25,6 +25,9 @@ MODEL_SETS = {
     "lstm_seq2seq_bidirectional_encoder": LSTM_PLAIN,
     "lstm_seq2seq_attention": LSTM_ATTENTION,
     "lstm_seq2seq_attention_bidirectional_encoder": LSTM_ATTENTION,
+    # every universal_transformer set: tests/models/test_universal_transformer.py
+    "universal_transformer": ["universal_transformer_tiny", "adaptive_universal_transformer_tiny"],
+    "universal_transformer_encoder": ["universal_transformer_tiny"],
 }
 CASES = [(model, hp) for model, sets in MODEL_SETS.items() for hp in sets]
 MIN_CASES = 60
