@@ -55,6 +55,7 @@ INERT_HPARAMS: dict[str, str] = {
     # no effect in T2T itself
     "learning_rate_minimum": UNUSED_IN_T2T,
     "pretrained_model_dir": UNUSED_IN_T2T,
+    "encoder_full_attention": UNUSED_IN_T2T,  # attention_lm sets
     # universal_transformer_small_dropconnect: a kernel regularizer T2T never adds to the loss
     "dropconnect_dropout": UNUSED_IN_T2T,
     # model families and features not here yet

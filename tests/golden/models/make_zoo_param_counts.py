@@ -15,7 +15,11 @@ import sys
 import numpy as np
 import tensorflow as tf
 from tensor2tensor.data_generators import problem_hparams
-from tensor2tensor.models.research import universal_transformer  # noqa: F401
+from tensor2tensor.models.research import (  # noqa: F401
+    attention_lm,
+    transformer_moe,
+    universal_transformer,
+)
 from tensor2tensor.utils import registry
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -47,6 +51,19 @@ CASES = [("universal_transformer", s) for s in UT_SETS] + [
     ("universal_transformer_encoder", "universal_transformer_tiny"),
     ("universal_transformer_encoder", "adaptive_universal_transformer_tiny"),
 ]
+CASES += [
+    ("transformer_moe", s)
+    for s in [
+        "transformer_moe_base",
+        "transformer_moe_8k",
+        "transformer_moe_12k",
+        "transformer_moe_2k",
+        "transformer_moe_8k_lm",
+    ]
+]
+# Language models: built on the test problem without inputs.
+LM_CASES = [("attention_lm", s) for s in ["attention_lm_base", "attention_lm_small"]]
+CASES += LM_CASES
 
 
 def count(model_name, set_name, has_input=True):
@@ -79,7 +96,8 @@ def main():
         if only and model_name not in only:
             continue
         try:
-            counts[key] = count(model_name, set_name)
+            has_input = (model_name, set_name) not in LM_CASES
+            counts[key] = count(model_name, set_name, has_input)
         except Exception as e:  # the original cannot build this set
             counts[key] = f"error: {type(e).__name__}: {str(e).splitlines()[0][:120]}"
         print(key, counts[key], flush=True)
