@@ -55,15 +55,13 @@ INERT_HPARAMS: dict[str, str] = {
     # no effect in T2T itself
     "learning_rate_minimum": UNUSED_IN_T2T,
     "pretrained_model_dir": UNUSED_IN_T2T,
+    "encoder_full_attention": UNUSED_IN_T2T,  # attention_lm sets
+    # universal_transformer_small_dropconnect: a kernel regularizer T2T never adds to the loss
+    "dropconnect_dropout": UNUSED_IN_T2T,
     # model families and features not here yet
     "compress_steps": NOT_HERE,
     "factored_logits": NOT_HERE,
     "moe_hidden_sizes": NOT_HERE,
-    "moe_num_experts": NOT_HERE,
-    "moe_k": NOT_HERE,
-    "moe_loss_coef": NOT_HERE,
-    "moe_overhead_train": NOT_HERE,
-    "moe_overhead_eval": NOT_HERE,
     "video_num_input_frames": NOT_HERE,
     "video_num_target_frames": NOT_HERE,
     "area_value_mode": NOT_HERE,

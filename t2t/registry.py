@@ -44,6 +44,9 @@ _MODEL_MODULES = (
     "t2t.models.transformer",
     "t2t.models.lstm",
     *(f"t2t.models.{name}" for name in _IMAGE_MODELS),
+    "t2t.models.research.universal_transformer",
+    "t2t.models.research.attention_lm",
+    "t2t.models.research.transformer_moe",
 )
 # Each model's hparams sets sit beside it in `<model>_hparams.py`.
 _HPARAMS_MODULES = (
@@ -51,6 +54,9 @@ _HPARAMS_MODULES = (
     "t2t.models.transformer_librispeech_hparams",
     "t2t.models.lstm_hparams",
     *(f"t2t.models.{name}_hparams" for name in _IMAGE_MODELS),
+    "t2t.models.research.universal_transformer_hparams",
+    "t2t.models.research.attention_lm_hparams",
+    "t2t.models.research.transformer_moe_hparams",
 )
 _MODALITY_MODULES = tuple(
     f"t2t.modalities.{name}"

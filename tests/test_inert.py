@@ -167,11 +167,11 @@ def _warnings(caplog, name: str) -> list[str]:
 def test_setting_an_inert_hparam_warns_once(caplog, monkeypatch):
     monkeypatch.setattr(inert, "_warned", set())
     with caplog.at_level(logging.WARNING, logger="t2t"):
-        create_hparams("transformer_tiny", "moe_num_experts=8")
-        create_hparams("transformer_tiny", "moe_num_experts=8")
+        create_hparams("transformer_tiny", "hard_attention_k=8")
+        create_hparams("transformer_tiny", "hard_attention_k=8")
         create_hparams("transformer_tiny", "use_custom_ops=True")  # the default: no warning
         create_hparams("transformer_tiny", "hidden_size=16")  # acts: no warning
-    messages = _warnings(caplog, "moe_num_experts")
+    messages = _warnings(caplog, "hard_attention_k")
     assert len(messages) == 1 and "has no effect" in messages[0] and "model family" in messages[0]
     assert _warnings(caplog, "use_custom_ops") == [] and _warnings(caplog, "hidden_size") == []
 
@@ -187,9 +187,11 @@ def test_setting_an_inert_decode_hparam_warns_once(caplog, monkeypatch):
 
 
 def test_warn_changed_compares_with_the_defaults():
-    before = HParams(moe_k=2, hidden_size=8).values()
-    assert inert.warn_changed("hparam", before, {"moe_k": 2, "hidden_size": 9}) == []
-    assert inert.warn_changed("hparam", before, {"moe_k": 4, "hidden_size": 9}) == ["moe_k"]
+    before = HParams(hard_attention_k=2, hidden_size=8).values()
+    assert inert.warn_changed("hparam", before, {"hard_attention_k": 2, "hidden_size": 9}) == []
+    assert inert.warn_changed("hparam", before, {"hard_attention_k": 4, "hidden_size": 9}) == [
+        "hard_attention_k"
+    ]
 
 
 def _trainer(*args: str) -> subprocess.CompletedProcess:

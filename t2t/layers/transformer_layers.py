@@ -16,7 +16,9 @@ from torch import nn
 from t2t.errors import HParamsError
 from t2t.layers.attention import MultiheadAttention
 from t2t.layers.ffn import ConvReluConv, DenseReluDense
+from t2t.layers.mixture_of_experts import MoEFeedForward
 from t2t.layers.prepostprocess import PrePostProcess
+from t2t.layers.sru import SRU
 
 
 @dataclass
@@ -42,6 +44,7 @@ class LayerConfig:
     conv_first_kernel: int = 3  # width of the first conv of "conv_relu_conv"
     max_relative_position: int = 0  # > 0: relative self-attention
     use_pad_remover: bool = True
+    moe: dict = field(default_factory=dict)  # ffn_layer local_moe(_tpu): MoEFeedForward args
 
 
 def _processors(cfg: LayerConfig) -> tuple[PrePostProcess, PrePostProcess]:
@@ -84,10 +87,16 @@ def _ffn(cfg: LayerConfig, padding: str = "SAME") -> nn.Module:
             cfg.relu_dropout,
             cfg.relu_dropout_broadcast_dims,
         )
+    if cfg.ffn_layer in ("local_moe", "local_moe_tpu"):
+        return MoEFeedForward(cfg.ffn_layer, cfg.hidden_size, cfg.filter_size, **cfg.moe)
+    if cfg.ffn_layer == "sru":
+        return SRU(cfg.hidden_size)
+    if cfg.ffn_layer == "none":
+        return nn.Identity()
     if cfg.ffn_layer not in ("dense_relu_dense", "conv_hidden_relu"):
         raise HParamsError(
             f"ffn_layer {cfg.ffn_layer!r} is not supported; use dense_relu_dense "
-            "(alias conv_hidden_relu) or conv_relu_conv"
+            "(alias conv_hidden_relu), conv_relu_conv, local_moe, local_moe_tpu, sru or none"
         )
     return DenseReluDense(
         cfg.hidden_size, cfg.filter_size, cfg.relu_dropout, cfg.relu_dropout_broadcast_dims

@@ -169,17 +169,29 @@ class T2TModel(nn.Module):
             trainer can combine batches exactly; other entries (e.g. "extra") are extra
             losses a trainer adds to "training".
         """
+        self.auxiliary_losses()  # drops what a decoding pass may have left
         transformed = self.bottom(features)
         output = self.body(transformed)
         losses: Losses = {}
         if isinstance(output, tuple):
             output, losses = output
             losses = dict(losses)
+        losses.update(self.auxiliary_losses())
         if "training" in losses:
             return output, losses
         logits = self.top(output, features)
         losses.update(self.loss(logits, features))
         return logits, losses
+
+    def auxiliary_losses(self) -> Losses:
+        """{"moe_loss": Σ} of the `aux_loss` that layers (mixtures of experts) left in this
+        forward pass, each taken once; {} when none did. The trainer adds it to the loss."""
+        parts = []
+        for module in self.modules():
+            if getattr(module, "aux_loss", None) is not None:
+                parts.append(module.aux_loss)
+                module.aux_loss = None
+        return {"moe_loss": torch.stack(parts).sum()} if parts else {}
 
     def bottom(self, features: Features) -> Features:
         """Applies each feature's modality bottom; originals stay available as `<name>_raw`."""

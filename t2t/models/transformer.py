@@ -66,6 +66,21 @@ def layer_config(hparams: HParams) -> tl.LayerConfig:
         conv_first_kernel=hp.conv_first_kernel,
         max_relative_position=hp.max_relative_position if relative else 0,
         use_pad_remover=hp.use_pad_remover,
+        moe=moe_config(hp) if hp.ffn_layer.startswith("local_moe") else {},
+    )
+
+
+def moe_config(hparams: HParams) -> dict:
+    """`MoEFeedForward` arguments from T2T's moe_* hparams (ffn_layer local_moe / _tpu)."""
+    hp = hparams
+    if hp.get("gating_type", "topk") != "topk":
+        raise HParamsError(f"gating_type {hp.gating_type!r} is not supported; use topk")
+    return dict(
+        num_experts=hp.moe_num_experts,
+        k=hp.moe_k,
+        loss_coef=hp.moe_loss_coef,
+        overhead_train=hp.get("moe_overhead_train", 1.0),
+        overhead_eval=hp.get("moe_overhead_eval", 2.0),
     )
 
 

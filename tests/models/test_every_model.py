@@ -18,14 +18,21 @@ LSTM_PLAIN = ["lstm_seq2seq"]
 LSTM_ATTENTION = [n for n in _sets("lstm_") if "attention" in n or n == "lstm_asr_v1"]
 # Which hparams sets each model is meant for.
 MODEL_SETS = {
-    "transformer": _sets("transformer_"),
+    "transformer": [n for n in _sets("transformer_") if not n.startswith("transformer_moe")],
     "transformer_encoder": ["transformer_tiny", "transformer_base_v1", "transformer_relative"],
     "lstm_seq2seq": LSTM_PLAIN,
     "lstm_encoder": LSTM_PLAIN,
     "lstm_seq2seq_bidirectional_encoder": LSTM_PLAIN,
     "lstm_seq2seq_attention": LSTM_ATTENTION,
     "lstm_seq2seq_attention_bidirectional_encoder": LSTM_ATTENTION,
+    # every universal_transformer set: tests/models/test_universal_transformer.py
+    "universal_transformer": ["universal_transformer_tiny", "adaptive_universal_transformer_tiny"],
+    "universal_transformer_encoder": ["universal_transformer_tiny"],
+    # every set: tests/models/test_transformer_moe_attention_lm.py
+    "transformer_moe": ["transformer_moe_base"],
+    "attention_lm": ["attention_lm_small"],
 }
+LANGUAGE_MODELS = {"attention_lm"}  # built for a problem without inputs
 CASES = [(model, hp) for model, sets in MODEL_SETS.items() for hp in sets]
 MIN_CASES = 60
 
@@ -56,6 +63,8 @@ def test_every_registered_model_has_sets_and_enough_cases():
 
 
 def _problem(model: str, problem_hparams):
+    if model in LANGUAGE_MODELS:
+        return problem_hparams(inputs=None)
     if model.endswith("encoder") and not model.startswith("lstm_seq2seq"):
         return problem_hparams(vocab_out=3, targets="class_label")
     return problem_hparams()
