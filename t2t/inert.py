@@ -55,9 +55,9 @@ INERT_HPARAMS: dict[str, str] = {
     # no effect in T2T itself
     "learning_rate_minimum": UNUSED_IN_T2T,
     "pretrained_model_dir": UNUSED_IN_T2T,
+    "sim_loss_mult": UNUSED_IN_T2T,  # slicenet_1 sets it; T2T's SliceNet never reads it
+    "audio_compression": UNUSED_IN_T2T,  # slicenet_1 sets it; nothing reads it
     # model families and features not here yet
-    "kernel_height": NOT_HERE,  # convolutional baselines
-    "kernel_width": NOT_HERE,
     "compress_steps": NOT_HERE,
     "conv_first_kernel": NOT_HERE,
     "factored_logits": NOT_HERE,

@@ -35,9 +35,21 @@ _PROBLEM_MODULES = tuple(
         "cnn_dailymail",
     )
 )
-_MODEL_MODULES = ("t2t.models.transformer", "t2t.models.lstm")
+_MODEL_MODULES = (
+    "t2t.models.transformer",
+    "t2t.models.lstm",
+    "t2t.models.neural_gpu",
+    "t2t.models.bytenet",
+    "t2t.models.slicenet",
+)
 # Each model's hparams sets sit beside it in `<model>_hparams.py`.
-_HPARAMS_MODULES = ("t2t.models.transformer_hparams", "t2t.models.lstm_hparams")
+_HPARAMS_MODULES = (
+    "t2t.models.transformer_hparams",
+    "t2t.models.lstm_hparams",
+    "t2t.models.neural_gpu_hparams",
+    "t2t.models.bytenet_hparams",
+    "t2t.models.slicenet_hparams",
+)
 _MODALITY_MODULES = tuple(
     f"t2t.modalities.{name}"
     for name in (
@@ -54,7 +66,7 @@ _BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
     "problems": _PROBLEM_MODULES,
     "models": _MODEL_MODULES,
     "hparams": ("t2t.hparams", *_HPARAMS_MODULES),
-    "ranged_hparams": ("t2t.hparams",),
+    "ranged_hparams": ("t2t.hparams", "t2t.models.slicenet_hparams"),
     "modalities": _MODALITY_MODULES,
     "optimizers": ("t2t.train.optimizers",),
     "learning_rate_schedules": ("t2t.train.learning_rate",),
