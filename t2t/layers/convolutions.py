@@ -50,10 +50,6 @@ def conv_pads(x: torch.Tensor, kernel: Pair, dilation: Pair, padding: str) -> li
     return [left, right, top, bottom]
 
 
-def _padded(x: torch.Tensor, pads: list[int]) -> torch.Tensor:
-    return F.pad(x, pads) if any(pads) else x
-
-
 class Conv2d(nn.Module):
     """T2T's `conv` (a Keras Conv2D, stride 1) with SAME / VALID / LEFT padding.
 
@@ -93,10 +89,12 @@ class Conv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, C_in, H, W] -> [B, C_out, H', W'] (H' = H unless VALID)."""
-        pads = conv_pads(x, self.kernel_size, self.dilation, self.padding)
-        return F.conv2d(
-            _padded(x, pads), self.weight, self.bias, dilation=self.dilation, groups=self.groups
-        )
+        left, right, top, bottom = conv_pads(x, self.kernel_size, self.dilation, self.padding)
+        if left == right and top == bottom:  # the conv pads by itself, without a copy
+            padding = (top, left)
+        else:
+            x, padding = F.pad(x, [left, right, top, bottom]), (0, 0)
+        return F.conv2d(x, self.weight, self.bias, 1, padding, self.dilation, self.groups)
 
 
 class SeparableConv2d(nn.Module):
