@@ -57,6 +57,7 @@ INERT_HPARAMS: dict[str, str] = {
     "pretrained_model_dir": UNUSED_IN_T2T,
     "sim_loss_mult": UNUSED_IN_T2T,  # slicenet_1 sets it; T2T's SliceNet never reads it
     "audio_compression": UNUSED_IN_T2T,  # slicenet_1 sets it; nothing reads it
+    "print_vars": UNUSED_IN_T2T,  # evolved_transformer_tpu_basic adds it; nothing reads it
     # model families and features not here yet
     "compress_steps": NOT_HERE,
     "conv_first_kernel": NOT_HERE,

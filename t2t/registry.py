@@ -41,6 +41,7 @@ _MODEL_MODULES = (
     "t2t.models.neural_gpu",
     "t2t.models.bytenet",
     "t2t.models.slicenet",
+    "t2t.models.evolved_transformer",
 )
 # Each model's hparams sets sit beside it in `<model>_hparams.py`.
 _HPARAMS_MODULES = (
@@ -49,6 +50,7 @@ _HPARAMS_MODULES = (
     "t2t.models.neural_gpu_hparams",
     "t2t.models.bytenet_hparams",
     "t2t.models.slicenet_hparams",
+    "t2t.models.evolved_transformer_hparams",
 )
 _MODALITY_MODULES = tuple(
     f"t2t.modalities.{name}"

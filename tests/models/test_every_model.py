@@ -29,6 +29,7 @@ MODEL_SETS = {
     "diagonal_neural_gpu": ["neural_gpu"],
     "byte_net": ["bytenet_base"],
     "slice_net": ["slicenet_1tiny"],
+    "evolved_transformer": ["evolved_transformer_tiny"],
 }
 # T2T's behaviour: an example's output depends on its batch's input padding (the Neural
 # GPU's state spans the padded length; SliceNet's attention does not mask padding).

@@ -1,4 +1,5 @@
-"""The convolutional zoo: Neural GPU, diagonal Neural GPU, ByteNet, SliceNet.
+"""The convolutional zoo: Neural GPU, diagonal Neural GPU, ByteNet, SliceNet, and the
+Evolved Transformer.
 
 Parameter counts are pinned to T2T 1.15.7's, measured by
 tests/golden/models/make_zoo_conv_param_counts.py (the original's graphs built on
@@ -25,6 +26,7 @@ FAMILIES = {
     "diagonal_neural_gpu": "neural_gpu",
     "byte_net": "bytenet",
     "slice_net": "slicenet",
+    "evolved_transformer": "evolved_transformer",
 }
 CASES = [(m, s) for m, prefix in FAMILIES.items() for s in registry.list_hparams(prefix)]
 # Scaled down; SliceNet needs a depth its separabilities (-3, -2, 4) and 8 heads divide.
@@ -33,13 +35,16 @@ TINY = {
     "diagonal_neural_gpu": "hidden_size=12,num_hidden_layers=2",
     "byte_net": "hidden_size=8,num_hidden_layers=2,num_block_repeat=2",
     "slice_net": "hidden_size=48,num_hidden_layers=1",
+    "evolved_transformer": "hidden_size=16,filter_size=32,num_heads=2,"
+    "num_encoder_layers=2,num_decoder_layers=2",
 }
 
 
-def problem(vocab: int = 11) -> HParams:
+def problem(vocab: int = 11, inputs: bool = True) -> HParams:
+    names = ("inputs", "targets") if inputs else ("targets",)
     return HParams(
-        modality={"inputs": "symbol", "targets": "symbol"},
-        vocab_size={"inputs": vocab, "targets": vocab},
+        modality={name: "symbol" for name in names},
+        vocab_size={name: vocab for name in names},
         target_space_id=1,
     )
 
@@ -176,3 +181,38 @@ def test_conv_kernels_start_with_tf_fans():
     assert weight.abs().max() > 0.9 * (3.0 / (3 * 12)) ** 0.5
     gates_bias = model.cells[0].gates.bias
     assert torch.all(gates_bias == 1.0)
+
+
+@pytest.mark.parametrize("has_inputs", [True, False])
+def test_evolved_transformer_cached_decoding_equals_slow_path(has_inputs):
+    torch.manual_seed(0)
+    model = t2t.create_model(
+        "evolved_transformer",
+        "evolved_transformer_tiny",
+        hparams=TINY["evolved_transformer"],
+        problem_hparams=problem(inputs=has_inputs),
+    ).eval()
+    assert protocol.implements_protocol(model)
+    # more steps than the conv windows (10, 6) so that they roll over
+    features = {"inputs": INPUTS}
+    for beam_size, top_beams in [(1, 1), (3, 2)]:
+        fast = protocol.infer(model, features, 12, beam_size, top_beams, alpha=0.6)
+        slow = protocol.slow_infer(model, features, 12, beam_size, top_beams, alpha=0.6)
+        assert torch.equal(fast["outputs"], slow["outputs"])
+        torch.testing.assert_close(fast["scores"], slow["scores"], atol=1e-4, rtol=1e-4)
+
+
+def test_evolved_transformer_freezes_below_the_top_decoder_layers():
+    model = t2t.create_model(
+        "evolved_transformer",
+        "evolved_transformer_tpu_basic",
+        hparams="hidden_size=16,filter_size=32,num_heads=2,num_hidden_layers=3,"
+        "num_trainable_top_decoder_layers=1",
+        problem_hparams=problem(),
+    )
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all(
+        n.startswith(("decoder.layers.2.", "decoder.final.")) or n.endswith("_softmax")
+        for n in trainable
+    )
+    assert not model.hparams.shared_embedding_and_softmax_weights
