@@ -105,16 +105,19 @@ def test_neural_gpu_cached_decoding_equals_slow_path(model_name):
         torch.testing.assert_close(fast["scores"], slow["scores"], atol=1e-5, rtol=1e-5)
 
 
-def test_neural_gpu_padding_steps_leave_the_state_alone():
-    """A padding position's step is a no-op: appending padding changes no real output."""
+def test_neural_gpu_padding_steps_are_no_ops():
+    """A step at a padding position keeps the state (T2T's rule), while a real step
+    updates every row, padded rows included (so outputs depend on the batch's padding)."""
     model = tiny_model("neural_gpu", "neural_gpu").eval()
-    short = model.run(model.bottoms["inputs"](INPUTS[1:, :3]))[0]
-    # The state is as long as the input, so a longer input changes the convolutions'
-    # neighbourhood; compare against a copy padded with *steps* only (a width-1 state
-    # whose extra rows are padding skips those steps and leaves their rows at zero).
-    padded = model.run(model.bottoms["inputs"](INPUTS[1:, :5]))[0]
-    assert short.shape == (1, 3, 12) and padded.shape == (1, 5, 12)
-    assert torch.count_nonzero(padded[:, 3:]) > 0  # real steps update the padded rows too
+    embedded = model.bottoms["inputs"](INPUTS[1:])  # [1, 5, 12]: 3 real positions, 2 PAD
+    state = embedded.transpose(1, 2).unsqueeze(-1)  # [1, 12, 5, 1]
+    for _ in range(3):  # the real steps only
+        for cell in model.cells:
+            state = cell(state)
+    expected = state.squeeze(-1).transpose(1, 2)
+    output = model.run(embedded)[0]
+    torch.testing.assert_close(output, expected)
+    assert torch.count_nonzero(output[0, 3:]) > 0  # padded rows were updated
 
 
 def test_neural_gpu_extra_loss_and_first_step_output():
