@@ -219,3 +219,16 @@ def test_evolved_transformer_freezes_below_the_top_decoder_layers():
         for n in trainable
     )
     assert not model.hparams.shared_embedding_and_softmax_weights
+
+
+def test_slicenet_runs_the_encoder_only_for_class_labels():
+    labels = HParams(
+        modality={"inputs": "symbol", "targets": "class_label"},
+        vocab_size={"inputs": 11, "targets": 3},
+    )
+    model = t2t.create_model(
+        "slice_net", "slicenet_1tiny", hparams=TINY["slice_net"], problem_hparams=labels
+    )
+    assert not hasattr(model, "decoder")
+    logits, losses = model({"inputs": INPUTS, "targets": torch.tensor([0, 2])})
+    assert logits.shape == (2, 1, 3) and torch.isfinite(losses["training"])
