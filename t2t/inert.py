@@ -58,6 +58,9 @@ INERT_HPARAMS: dict[str, str] = {
     "encoder_full_attention": UNUSED_IN_T2T,  # attention_lm sets
     # universal_transformer_small_dropconnect: a kernel regularizer T2T never adds to the loss
     "dropconnect_dropout": UNUSED_IN_T2T,
+    "sim_loss_mult": UNUSED_IN_T2T,  # slicenet_1 sets it; T2T's SliceNet never reads it
+    "audio_compression": UNUSED_IN_T2T,  # slicenet_1 sets it; nothing reads it
+    "print_vars": UNUSED_IN_T2T,  # evolved_transformer_tpu_basic adds it; nothing reads it
     # model families and features not here yet
     "compress_steps": NOT_HERE,
     "factored_logits": NOT_HERE,

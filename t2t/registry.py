@@ -47,6 +47,10 @@ _MODEL_MODULES = (
     "t2t.models.research.universal_transformer",
     "t2t.models.research.attention_lm",
     "t2t.models.research.transformer_moe",
+    "t2t.models.neural_gpu",
+    "t2t.models.bytenet",
+    "t2t.models.slicenet",
+    "t2t.models.evolved_transformer",
 )
 # Each model's hparams sets sit beside it in `<model>_hparams.py`.
 _HPARAMS_MODULES = (
@@ -57,6 +61,10 @@ _HPARAMS_MODULES = (
     "t2t.models.research.universal_transformer_hparams",
     "t2t.models.research.attention_lm_hparams",
     "t2t.models.research.transformer_moe_hparams",
+    "t2t.models.neural_gpu_hparams",
+    "t2t.models.bytenet_hparams",
+    "t2t.models.slicenet_hparams",
+    "t2t.models.evolved_transformer_hparams",
 )
 _MODALITY_MODULES = tuple(
     f"t2t.modalities.{name}"
@@ -76,7 +84,7 @@ _BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
     "problems": _PROBLEM_MODULES,
     "models": _MODEL_MODULES,
     "hparams": ("t2t.hparams", *_HPARAMS_MODULES),
-    "ranged_hparams": ("t2t.hparams", "t2t.models.revnet_hparams"),
+    "ranged_hparams": ("t2t.hparams", "t2t.models.revnet_hparams", "t2t.models.slicenet_hparams"),
     "modalities": _MODALITY_MODULES,
     "optimizers": ("t2t.train.optimizers",),
     "learning_rate_schedules": ("t2t.train.learning_rate",),

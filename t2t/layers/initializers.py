@@ -104,6 +104,37 @@ def init_tf_variable_(tensor: torch.Tensor, initializer: str, gain: float) -> No
             raise HParamsError(f"Unrecognized initializer: {initializer}")
 
 
+def _init_tf_conv_part_(part: torch.Tensor, initializer: str, gain: float, depthwise: bool):
+    """Initializes one TF conv kernel, held as torch's [out, in, kh, kw] (depthwise: [C, 1,
+    kh, kw]), with TF's fans: the receptive field times the in (out) channels."""
+    tf_kernel = part.permute(2, 3, 0, 1) if depthwise else part.permute(2, 3, 1, 0)
+    receptive = tf_kernel.shape[0] * tf_kernel.shape[1]
+    fan_in, fan_out = receptive * tf_kernel.shape[2], receptive * tf_kernel.shape[3]
+    fresh = torch.empty(tf_kernel.shape)
+    if initializer in ("uniform_unit_scaling", "normal_unit_scaling", "xavier"):
+        distribution = "normal" if initializer == "normal_unit_scaling" else "uniform"
+        variance_scaling_(
+            fresh, 1.0 if initializer == "xavier" else gain, fan_in, fan_out, distribution
+        )
+    elif initializer == "orthogonal":
+        flat = torch.empty(fan_in, tf_kernel.shape[3])  # TF flattens all but the last dim
+        nn.init.orthogonal_(flat, gain=gain)
+        fresh = flat.reshape(fresh.shape)
+    else:
+        init_tf_variable_(fresh, initializer, gain)
+    with torch.no_grad():
+        tf_kernel.copy_(fresh)
+
+
+def init_tf_conv_(
+    weight: torch.Tensor, initializer: str, gain: float, groups: int = 1, depthwise: bool = False
+) -> None:
+    """Initializes a torch conv weight [out, in/groups, kh, kw] as `groups` TF conv kernels
+    (each [kh, kw, in/groups, out/groups], or depthwise [kh, kw, C/groups, 1])."""
+    for part in weight.data.chunk(groups, dim=0):
+        _init_tf_conv_part_(part, initializer, gain, depthwise)
+
+
 def initialize_module(module: nn.Module, initializer: str, gain: float) -> None:
     """Applies T2T's initialization to every parameter of `module` that has no own init.
 
@@ -118,7 +149,10 @@ def initialize_module(module: nn.Module, initializer: str, gain: float) -> None:
         for name, param in sub.named_parameters(recurse=False):
             if getattr(param, "_t2t_own_init", False):
                 continue
-            if isinstance(sub, nn.Conv2d) and name == "weight":
+            if hasattr(param, "_t2t_tf_groups"):  # t2t.layers.convolutions kernels
+                depthwise = getattr(param, "_t2t_tf_depthwise", False)
+                init_tf_conv_(param, initializer, gain, param._t2t_tf_groups, depthwise)
+            elif isinstance(sub, nn.Conv2d) and name == "weight":
                 init_conv_kernel_(
                     param, sub.groups, lambda k: init_tf_variable_(k, initializer, gain)
                 )

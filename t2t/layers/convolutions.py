@@ -1,0 +1,230 @@
+"""T2T's convolutions (`common_layers.conv`, `separable_conv`, `subseparable_conv`, `conv_block`).
+
+Every module here takes channels-first tensors `[B, C, H, W]`, as torch's convolutions do;
+`nhwc(module, x)` runs one on T2T's channels-last layout `[B, H, W, C]`. Sequences are
+`[B, C, T, 1]`: time is the height, the width is 1.
+
+Padding follows T2T: "SAME" (TF's: the extra row of an even kernel goes after), "VALID",
+and "LEFT", the causal padding of T2T's `conv_internal`: `2 * (k // 2) * dilation` rows
+before the input and none after, so position t sees only positions <= t; the width is
+left-padded the same way unless the input is one column wide.
+
+Parameters match Keras's layers one for one: `Conv2d` is `Conv2D` (kernel, optional bias),
+`SeparableConv2d` is `SeparableConv2D` (a depthwise kernel with depth multiplier 1, a
+pointwise kernel, optional bias). Their kernels are initialized as TF initializes conv
+kernels (fans include the receptive field): see `t2t.layers.initializers`.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from t2t.errors import HParamsError
+from t2t.layers.norms import LayerNorm
+
+Pair = tuple[int, int]
+PADDINGS = ("SAME", "VALID", "LEFT")
+
+
+def _pair(value: int | Pair) -> Pair:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _same_pads(kernel: int, dilation: int) -> tuple[int, int]:
+    """TF's SAME padding (stride 1): (before, after), the odd extra row after."""
+    total = (kernel - 1) * dilation
+    return total // 2, total - total // 2
+
+
+def conv_pads(x: torch.Tensor, kernel: Pair, dilation: Pair, padding: str) -> list[int]:
+    """F.pad's list [left, right, top, bottom] for x [B, C, H, W] under T2T's `padding`."""
+    if padding == "VALID":
+        return [0, 0, 0, 0]
+    if padding == "LEFT":
+        if kernel[0] % 2 == 0 or kernel[1] % 2 == 0:
+            raise HParamsError(f"LEFT padding needs odd kernel sizes, got {kernel}")
+        width = 0 if x.shape[3] == 1 else 2 * (kernel[1] // 2) * dilation[1]
+        return [width, 0, 2 * (kernel[0] // 2) * dilation[0], 0]
+    top, bottom = _same_pads(kernel[0], dilation[0])
+    left, right = _same_pads(kernel[1], dilation[1])
+    return [left, right, top, bottom]
+
+
+class Conv2d(nn.Module):
+    """T2T's `conv` (a Keras Conv2D, stride 1) with SAME / VALID / LEFT padding.
+
+    Args:
+        in_channels: C_in.
+        filters: C_out.
+        kernel_size: (kh, kw) or one int.
+        dilation: (dh, dw) or one int.
+        padding: "SAME", "VALID" or "LEFT".
+        bias: whether there is a bias (T2T's `use_bias`).
+        groups: split C_in and C_out into this many independent convolutions (T2T's
+            positive `separability` parts, as one grouped convolution).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        filters: int,
+        kernel_size: int | Pair,
+        dilation: int | Pair = 1,
+        padding: str = "SAME",
+        bias: bool = True,
+        groups: int = 1,
+    ) -> None:
+        super().__init__()
+        if padding not in PADDINGS:
+            raise HParamsError(f"padding must be one of {PADDINGS}, got {padding!r}")
+        self.kernel_size, self.dilation, self.padding = (
+            _pair(kernel_size),
+            _pair(dilation),
+            padding,
+        )
+        self.groups = groups
+        self.weight = nn.Parameter(torch.empty(filters, in_channels // groups, *self.kernel_size))
+        self.bias = nn.Parameter(torch.zeros(filters)) if bias else None
+        self.weight._t2t_tf_groups = groups  # each group is its own TF variable
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, C_in, H, W] -> [B, C_out, H', W'] (H' = H unless VALID)."""
+        left, right, top, bottom = conv_pads(x, self.kernel_size, self.dilation, self.padding)
+        if left == right and top == bottom:  # the conv pads by itself, without a copy
+            padding = (top, left)
+        else:
+            x, padding = F.pad(x, [left, right, top, bottom]), (0, 0)
+        return F.conv2d(x, self.weight, self.bias, 1, padding, self.dilation, self.groups)
+
+
+class SeparableConv2d(nn.Module):
+    """Keras's SeparableConv2D as T2T calls it: a depthwise conv (depth multiplier 1), then a
+    1x1 pointwise conv, then the bias.
+
+    Args:
+        in_channels, filters, kernel_size, dilation, padding, bias: as `Conv2d`.
+        groups: the pointwise conv's groups (T2T's negative `separability` parts, each a
+            separable conv of its own slice of the channels).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        filters: int,
+        kernel_size: int | Pair,
+        dilation: int | Pair = 1,
+        padding: str = "SAME",
+        bias: bool = True,
+        groups: int = 1,
+    ) -> None:
+        super().__init__()
+        self.depthwise = Conv2d(
+            in_channels, in_channels, kernel_size, dilation, padding, bias=False, groups=in_channels
+        )
+        self.depthwise.weight._t2t_tf_groups = groups  # TF: [kh, kw, C_in/groups, 1] per part
+        self.depthwise.weight._t2t_tf_depthwise = True
+        self.pointwise = Conv2d(in_channels, filters, 1, bias=bias, groups=groups)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, C_in, H, W] -> [B, C_out, H', W']."""
+        return self.pointwise(self.depthwise(x))
+
+
+def subseparable_conv(
+    in_channels: int,
+    filters: int,
+    kernel_size: int | Pair,
+    dilation: int | Pair = 1,
+    padding: str = "SAME",
+    bias: bool = True,
+    separability: int | None = None,
+) -> nn.Module:
+    """T2T's `subseparable_conv`: the module for a `separability`.
+
+    None or 0: one separable conv. s > 0: s convs on s channel slices (filters // s outputs
+    each), then, if s > 1, a 1x1 conv (with bias) mixing them. s < 0: |s| separable convs on
+    |s| slices, concatenated.
+
+    Returns:
+        a module [B, C_in, H, W] -> [B, C_out, H', W'].
+    """
+    if not separability:
+        return SeparableConv2d(in_channels, filters, kernel_size, dilation, padding, bias)
+    parts = abs(separability)
+    if in_channels % parts:
+        raise HParamsError(f"separability {separability} must divide the depth {in_channels}")
+    out = (filters // parts) * parts
+    if separability < 0:
+        return SeparableConv2d(in_channels, out, kernel_size, dilation, padding, bias, parts)
+    conv = Conv2d(in_channels, out, kernel_size, dilation, padding, bias, groups=parts)
+    if parts == 1:
+        return conv
+    return nn.Sequential(conv, Conv2d(out, filters, 1))
+
+
+def nhwc(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Runs a channels-first module on x [B, H, W, C] -> [B, H', W', C']."""
+    return module(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
+class ConvBlock(nn.Module):
+    """T2T's `conv_block` / `separable_conv_block` / `subseparable_conv_block`.
+
+    For each (dilation, kernel) layer: ReLU (skipped on the first when `first_relu` is
+    False), the mask, the convolution (a bias only when there is no norm), the norm.
+
+    Args:
+        in_channels: depth of the input.
+        filters: depth of every layer's output.
+        dilations_and_kernels: [((dh, dw), (kh, kw)), ...].
+        kind: "conv", "separable" or "subseparable".
+        padding: "SAME", "VALID" or "LEFT".
+        norm_type: T2T's `norm_type` after each conv ("layer", "noam", "l2", "none"), or
+            None for no norm and biased convs (T2T's `normalizer_fn=None`).
+        norm_epsilon: the norm's epsilon.
+        first_relu: ReLU before the first conv too.
+        separabilities: per-layer separability ("subseparable" only).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        filters: int,
+        dilations_and_kernels: list[tuple[Pair, Pair]],
+        kind: str = "conv",
+        padding: str = "SAME",
+        norm_type: str | None = "layer",
+        norm_epsilon: float = 1e-6,
+        first_relu: bool = True,
+        separabilities: list[int] | None = None,
+    ) -> None:
+        super().__init__()
+        self.first_relu = first_relu
+        convs, norms = [], []
+        for i, (dilation, kernel) in enumerate(dilations_and_kernels):
+            depth = in_channels if i == 0 else filters
+            bias = norm_type is None
+            if kind == "conv":
+                conv = Conv2d(depth, filters, kernel, dilation, padding, bias)
+            elif kind == "separable":
+                conv = SeparableConv2d(depth, filters, kernel, dilation, padding, bias)
+            elif kind == "subseparable":
+                sep = separabilities[i] if separabilities else None
+                conv = subseparable_conv(depth, filters, kernel, dilation, padding, bias, sep)
+            else:
+                raise HParamsError(f"conv kind must be conv, separable or subseparable: {kind}")
+            convs.append(conv)
+            norms.append(
+                nn.Identity() if norm_type is None else LayerNorm(filters, norm_type, norm_epsilon)
+            )
+        self.convs, self.norms = nn.ModuleList(convs), nn.ModuleList(norms)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x [B, H, W, C] (channels last, as T2T), mask [B, H, W, 1] or None -> [B, H, W, F]."""
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            if self.first_relu or i > 0:
+                x = torch.relu(x)
+            if mask is not None:
+                x = x * mask
+            x = norm(nhwc(conv, x))
+        return x
