@@ -7,7 +7,7 @@ Run with the original's Python (see ../shared/t2t-original.md), from the repo ro
 
 It builds every set named in the golden file with tensor2tensor's registry and prints each
 value that differs, each key the original has that the snapshot lacks, and a summary line.
-Last run (2026-12-02): 70 sets (speech branch) and 88 sets (images branch), 0 differences each; to be rerun on the merge.
+Last run (2026-12-02, after merging the image, speech and zoo branches): 163 sets, 0 differences.
 """
 
 import json
