@@ -237,7 +237,8 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
     from t2t.metrics.bleu import bleu_tokenize, compute_bleu
 
     data_dir = os.path.expanduser(run["data_dir"])
-    if loaded.make_inputs_fn() is None:
+    featured = loaded.make_inputs_fn() is not None  # inputs that are not text (audio, images)
+    if not featured:
         examples = loaded.problem.dataset("eval", data_dir=data_dir)
     else:  # features from the model's hparams (e.g. a speech problem's audio_* values)
         examples = loaded.problem.dataset("eval", data_dir=data_dir, hparams=loaded.hparams)
@@ -247,13 +248,13 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
         if 0 <= hp.num_samples <= i:
             break
         targets.append(loaded.decode_ids(example["targets"]))
-        if in_encoder is not None and "inputs" in example:
+        if not featured and in_encoder is not None and "inputs" in example:
             inputs.append(in_encoder.decode(decoding.cut_at_eos(example["inputs"])))
         else:
             inputs.append("")
             features.append(example.get("inputs"))
     make_inputs = None
-    if loaded.make_inputs_fn() is not None:  # inputs that are not text: decode the features
+    if featured:  # decode the dev examples' features
         inputs = [str(i) for i in range(len(targets))]  # the example's number in the dev set
         make_inputs = _features_batch_fn(features)
     base = FLAGS.decode_to_file or os.path.join(output_dir, "decode")
@@ -275,6 +276,9 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
     exact = sum(o == t for o, t in zip(best, targets)) / max(1, len(targets))
     bleu = compute_bleu([bleu_tokenize(t) for t in targets], [bleu_tokenize(o) for o in best])
     print(f"Decoded {len(targets)} dev examples into {decodes} (+ .targets, .inputs)")
+    if type(loaded.encoders.get("targets")).__name__ == "ClassLabelEncoder":
+        print(f"accuracy: {100 * exact:.2f}% (predicted labels in {decodes})")
+        return
     print(f"per-sequence accuracy: {100 * exact:.2f}%  BLEU (cased): {100 * bleu:.2f}")
     if make_inputs is not None:
         _print_error_rates(stem + ".targets", outputs, hp.delimiter)

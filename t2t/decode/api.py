@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from t2t.data import batching
+from t2t.data import batching, text_encoder
 from t2t.decode import decoding, protocol
 from t2t.errors import T2TError
 from t2t.hparams import join_overrides
@@ -108,8 +108,15 @@ class LoadedModel:
         return make_inputs
 
     def decode_ids(self, ids: Sequence[int]) -> str:
-        """Target ids -> text (EOS and what follows it removed)."""
-        return self.encoders["targets"].decode(decoding.cut_at_eos(ids))
+        """Target ids -> text (EOS and what follows it removed; a class label is kept whole).
+
+        T2T cut class labels at EOS too, so class 1 decoded as "" (its accuracy was right,
+        its files were not); here a label is never cut.
+        """
+        encoder = self.encoders["targets"]
+        if isinstance(encoder, text_encoder.ClassLabelEncoder):
+            return encoder.decode([int(i) for i in ids][:1])
+        return encoder.decode(decoding.cut_at_eos(ids))
 
     def decode_batch_fn(
         self, beam_size: int, alpha: float, top_beams: int, extra_length: int

@@ -163,6 +163,29 @@ class ImageProblem(Problem):
             example["inputs"] = image_ops.per_image_standardization(example["inputs"])
         return example
 
+    def input_features_from_line(self, line: str, hparams: Any) -> np.ndarray:
+        """The model input of an image file (t2t-decoder --decode_from_file lists paths).
+
+        The file is decoded with Pillow to `num_channels` channels and preprocessed as a dev
+        example (eval mode: no augmentation). Images of another size than the problem's are
+        the user's to resize; a model with a fixed input size reports the mismatch.
+
+        Raises:
+            DataError: the file is missing or not an image.
+        """
+        path = os.path.expanduser(line.strip())
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as error:
+            raise DataError(f"cannot read image {path!r}: {error.strerror}") from None
+        try:
+            image = image_ops.decode_image(data, self.num_channels)
+        except Exception as error:  # Pillow raises several types for a damaged file
+            raise DataError(f"{path!r} is not a readable image ({error})") from None
+        example = self.preprocess_example({"inputs": image}, "eval", hparams)
+        return np.asarray(example["inputs"])
+
     def eval_metrics(self) -> list[str]:
         """accuracy, accuracy_top5, accuracy_per_sequence, neg_log_perplexity."""
         return [Metrics.ACC, Metrics.ACC_TOP5, Metrics.ACC_PER_SEQ, Metrics.NEG_LOG_PERPLEXITY]
