@@ -15,6 +15,8 @@ pointwise kernel, optional bias). Their kernels are initialized as TF initialize
 kernels (fans include the receptive field): see `t2t.layers.initializers`.
 """
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -84,6 +86,9 @@ class Conv2d(nn.Module):
         )
         self.groups = groups
         self.weight = nn.Parameter(torch.empty(filters, in_channels // groups, *self.kernel_size))
+        # torch's own conv default until a model applies T2T's initializer (initialize_module):
+        # a layer used on its own never computes with uninitialised memory.
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         self.bias = nn.Parameter(torch.zeros(filters)) if bias else None
         self.weight._t2t_tf_groups = groups  # each group is its own TF variable
 

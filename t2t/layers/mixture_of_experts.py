@@ -94,10 +94,10 @@ class BatchedExperts(nn.Module):
             nn.Parameter(torch.empty(num_experts, d_in, d_out))
             for d_in, d_out in zip(sizes[:-1], sizes[1:], strict=True)
         )  # each [E, d_in, d_out]
-        if not scale:  # batch_dense's own initializer: N(0, d_in^-0.5)
-            for w in self.weights:
-                nn.init.normal_(w, std=w.shape[1] ** -0.5)
-                own_init(w)
+        for w in self.weights:  # batch_dense's own initializer: N(0, d_in^-0.5)
+            nn.init.normal_(w, std=w.shape[1] ** -0.5)
+            if not scale:
+                own_init(w)  # kept; with scale, a model's initializer replaces it
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [E, C, d_in] (C tokens per expert) -> [E, C, d_out]."""
