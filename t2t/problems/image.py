@@ -190,6 +190,19 @@ class ImageProblem(Problem):
         """accuracy, accuracy_top5, accuracy_per_sequence, neg_log_perplexity."""
         return [Metrics.ACC, Metrics.ACC_TOP5, Metrics.ACC_PER_SEQ, Metrics.NEG_LOG_PERPLEXITY]
 
+    def generator(self, data_dir: str, tmp_dir: str, is_training: bool) -> Iterator[dict]:
+        """The examples of the train (is_training) or dev split."""
+        raise NotImplementedError()
+
+    def generate_data(self, data_dir: str, tmp_dir: str, task_id: int = -1) -> None:
+        """Writes `train_shards` + `dev_shards` shards of `generator` (shuffled in place)."""
+        generator_utils.generate_dataset_and_shuffle(
+            self.generator(data_dir, tmp_dir, True),
+            self.training_filepaths(data_dir, self.train_shards, shuffled=False),
+            self.generator(data_dir, tmp_dir, False),
+            self.dev_filepaths(data_dir, self.dev_shards, shuffled=False),
+        )
+
 
 class Image2ClassProblem(ImageProblem):
     """Image classification: one class label per image in `image/class/label`."""
@@ -227,10 +240,6 @@ class Image2ClassProblem(ImageProblem):
             "targets": text_encoder.ClassLabelEncoder(self.class_labels),
         }
 
-    def generator(self, data_dir: str, tmp_dir: str, is_training: bool) -> Iterator[dict]:
-        """The examples of the train (is_training) or dev split."""
-        raise NotImplementedError()
-
     def example_reading_spec(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The image fields plus the label, decoded into "targets" int64 [1]."""
         fields, decoders = super().example_reading_spec()
@@ -252,15 +261,6 @@ class Image2ClassProblem(ImageProblem):
         p.num_channels = self.num_channels
         if self.image_size:
             p.image_size = self.image_size
-
-    def generate_data(self, data_dir: str, tmp_dir: str, task_id: int = -1) -> None:
-        """Writes the train and dev shards (unshuffled names, then shuffled in place)."""
-        generator_utils.generate_dataset_and_shuffle(
-            self.generator(data_dir, tmp_dir, True),
-            self.training_filepaths(data_dir, self.train_shards, shuffled=False),
-            self.generator(data_dir, tmp_dir, False),
-            self.dev_filepaths(data_dir, self.dev_shards, shuffled=False),
-        )
 
 
 class Image2TextProblem(ImageProblem):
@@ -291,10 +291,6 @@ class Image2TextProblem(ImageProblem):
         """Number of dev shards."""
         raise NotImplementedError()
 
-    def generator(self, data_dir: str, tmp_dir: str, is_training: bool) -> Iterator[dict]:
-        """The examples of the train (is_training) or dev split."""
-        raise NotImplementedError()
-
     def example_reading_spec(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The image fields plus variable-length target ids in `image/class/label`."""
         fields, decoders = super().example_reading_spec()
@@ -323,15 +319,6 @@ class Image2TextProblem(ImageProblem):
         p.input_space_id = SpaceID.IMAGE
         p.target_space_id = self.target_space_id
         p.num_channels = self.num_channels
-
-    def generate_data(self, data_dir: str, tmp_dir: str, task_id: int = -1) -> None:
-        """Writes the train and dev shards (unshuffled names, then shuffled in place)."""
-        generator_utils.generate_dataset_and_shuffle(
-            self.generator(data_dir, tmp_dir, True),
-            self.training_filepaths(data_dir, self.train_shards, shuffled=False),
-            self.generator(data_dir, tmp_dir, False),
-            self.dev_filepaths(data_dir, self.dev_shards, shuffled=False),
-        )
 
 
 def is_training(mode: str) -> bool:
