@@ -71,8 +71,34 @@ def encipher_vigenere(plaintext, plain_vocab: Sequence[int], key: Sequence[int])
     return list(_vigenere_enciphered(plaintext, plain_vocab, key))
 
 
+class _CipherProblem(AlgorithmicProblem):
+    """Plaintext drawn from `distribution`; targets are its encipherment (`enciphered`)."""
+
+    @property
+    def distribution(self) -> list[float]:
+        """Probability of each plaintext symbol."""
+        raise NotImplementedError()
+
+    def enciphered(self, plaintext, vocab: Sequence[int]) -> Iterator[list[int]]:
+        """The ciphertext of each plaintext, in order."""
+        raise NotImplementedError()
+
+    def generator(self, nbr_symbols, max_length, nbr_cases):
+        """Plaintext drawn from `distribution`; targets are its encipherment."""
+        vocab = range(nbr_symbols)
+        indices = generate_plaintext_random(vocab, self.distribution, nbr_cases, max_length)
+        # Enciphered lazily: the plaintext is one draw (as T2T), the cipher is per case.
+        for plain, code in zip(indices, self.enciphered(indices, vocab)):
+            yield {"inputs": plain.tolist(), "targets": code}
+
+    @property
+    def dev_length(self) -> int:
+        """Longest dev sequence (the training one)."""
+        return self.train_length
+
+
 @registry.register_problem
-class AlgorithmicCipherShift5(AlgorithmicProblem):
+class AlgorithmicCipherShift5(_CipherProblem):
     """Shift cipher over 5 symbols with a skewed plaintext distribution."""
 
     @property
@@ -90,28 +116,18 @@ class AlgorithmicCipherShift5(AlgorithmicProblem):
         """Rotation of the alphabet (1)."""
         return 1
 
-    def generator(self, nbr_symbols, max_length, nbr_cases):
-        """Plaintext drawn from `distribution`; targets are its shift encipherment."""
-        vocab = range(nbr_symbols)
-        indices = generate_plaintext_random(vocab, self.distribution, nbr_cases, max_length)
-        # Enciphered lazily: the plaintext is one draw (as T2T), the cipher is per case.
-        codes = _shift_enciphered(indices, vocab, self.shift)
-        for plain, code in zip(indices, codes):
-            yield {"inputs": plain.tolist(), "targets": code}
+    def enciphered(self, plaintext, vocab: Sequence[int]) -> Iterator[list[int]]:
+        """The shift encipherment of each plaintext."""
+        return _shift_enciphered(plaintext, vocab, self.shift)
 
     @property
     def train_length(self) -> int:
         """Longest training sequence (100)."""
         return 100
 
-    @property
-    def dev_length(self) -> int:
-        """Longest dev sequence (the training one)."""
-        return self.train_length
-
 
 @registry.register_problem
-class AlgorithmicCipherVigenere5(AlgorithmicProblem):
+class AlgorithmicCipherVigenere5(_CipherProblem):
     """Vigenere cipher (key [1, 3]) over 5 symbols."""
 
     @property
@@ -129,23 +145,14 @@ class AlgorithmicCipherVigenere5(AlgorithmicProblem):
         """Shift of each position, cycled (Vigenere key [1, 3])."""
         return [1, 3]
 
-    def generator(self, nbr_symbols, max_length, nbr_cases):
-        """Plaintext drawn from `distribution`; targets are its Vigenere encipherment."""
-        vocab = range(nbr_symbols)
-        indices = generate_plaintext_random(vocab, self.distribution, nbr_cases, max_length)
-        codes = _vigenere_enciphered(indices, vocab, self.key)
-        for plain, code in zip(indices, codes):
-            yield {"inputs": plain.tolist(), "targets": code}
+    def enciphered(self, plaintext, vocab: Sequence[int]) -> Iterator[list[int]]:
+        """The Vigenere encipherment of each plaintext."""
+        return _vigenere_enciphered(plaintext, vocab, self.key)
 
     @property
     def train_length(self) -> int:
         """Longest training sequence (200)."""
         return 200
-
-    @property
-    def dev_length(self) -> int:
-        """Longest dev sequence (the training one)."""
-        return self.train_length
 
 
 def _linear_distribution(n: int) -> list[float]:
