@@ -79,7 +79,8 @@ class Conv2d(nn.Conv2d):
         if bias:
             nn.init.zeros_(self.bias)
         if kernel_init is not None:
-            init_conv_kernel_(self.weight, groups, kernel_init)
+            multiplier = out_channels // groups if groups > 1 else 0  # groups > 1: depthwise
+            init_conv_kernel_(self.weight, kernel_init, depthwise_multiplier=multiplier)
             own_init(self.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -52,24 +52,30 @@ def tf_variance_scaling_(tensor: torch.Tensor, scale: float, mode: str) -> torch
 
 
 def init_conv_kernel_(
-    weight: torch.Tensor, groups: int, fill: Callable[[torch.Tensor], object]
+    weight: torch.Tensor,
+    fill: Callable[[torch.Tensor], object],
+    parts: int = 1,
+    depthwise_multiplier: int = 0,
 ) -> None:
-    """Initialises a torch conv weight through its TF layout.
+    """Initialises a torch conv weight through TF's kernel layout.
 
-    `fill` gets a fresh tensor shaped as TF's kernel, [kh, kw, in, out] (a depthwise kernel,
-    groups == in: [kh, kw, in, multiplier]), and fills it; the values are then moved to
-    torch's [out, in / groups, kh, kw].
+    The weight is split along its output channels into `parts` TF variables. `fill` gets a
+    fresh tensor shaped as each TF kernel and fills it; the values are then moved into
+    torch's layout. A TF conv kernel is [kh, kw, in, out] (torch: [out, in, kh, kw]); a
+    depthwise one (`depthwise_multiplier` m > 0, torch weight [C*m, 1, kh, kw]) is
+    [kh, kw, C, m].
     """
-    out_channels, in_per_group, kh, kw = weight.shape
     with torch.no_grad():
-        if groups == 1:
-            kernel = torch.empty(kh, kw, in_per_group, out_channels)
-            fill(kernel)
-            weight.copy_(kernel.permute(3, 2, 0, 1))  # [out, in, kh, kw]
-        else:
-            kernel = torch.empty(kh, kw, groups, out_channels // groups)
-            fill(kernel)
-            weight.copy_(kernel.permute(2, 3, 0, 1).reshape(weight.shape))  # [C*m, 1, kh, kw]
+        for part in weight.data.chunk(parts, dim=0):
+            if depthwise_multiplier:
+                channels = part.shape[0] // depthwise_multiplier
+                kh, kw = part.shape[2:]
+                tf_kernel = part.view(channels, depthwise_multiplier, kh, kw).permute(2, 3, 0, 1)
+            else:
+                tf_kernel = part.permute(2, 3, 1, 0)
+            fresh = torch.empty(tf_kernel.shape)
+            fill(fresh)
+            tf_kernel.copy_(fresh)
 
 
 def init_tf_variable_(tensor: torch.Tensor, initializer: str, gain: float) -> None:
@@ -104,37 +110,6 @@ def init_tf_variable_(tensor: torch.Tensor, initializer: str, gain: float) -> No
             raise HParamsError(f"Unrecognized initializer: {initializer}")
 
 
-def _init_tf_conv_part_(part: torch.Tensor, initializer: str, gain: float, depthwise: bool):
-    """Initializes one TF conv kernel, held as torch's [out, in, kh, kw] (depthwise: [C, 1,
-    kh, kw]), with TF's fans: the receptive field times the in (out) channels."""
-    tf_kernel = part.permute(2, 3, 0, 1) if depthwise else part.permute(2, 3, 1, 0)
-    receptive = tf_kernel.shape[0] * tf_kernel.shape[1]
-    fan_in, fan_out = receptive * tf_kernel.shape[2], receptive * tf_kernel.shape[3]
-    fresh = torch.empty(tf_kernel.shape)
-    if initializer in ("uniform_unit_scaling", "normal_unit_scaling", "xavier"):
-        distribution = "normal" if initializer == "normal_unit_scaling" else "uniform"
-        variance_scaling_(
-            fresh, 1.0 if initializer == "xavier" else gain, fan_in, fan_out, distribution
-        )
-    elif initializer == "orthogonal":
-        flat = torch.empty(fan_in, tf_kernel.shape[3])  # TF flattens all but the last dim
-        nn.init.orthogonal_(flat, gain=gain)
-        fresh = flat.reshape(fresh.shape)
-    else:
-        init_tf_variable_(fresh, initializer, gain)
-    with torch.no_grad():
-        tf_kernel.copy_(fresh)
-
-
-def init_tf_conv_(
-    weight: torch.Tensor, initializer: str, gain: float, groups: int = 1, depthwise: bool = False
-) -> None:
-    """Initializes a torch conv weight [out, in/groups, kh, kw] as `groups` TF conv kernels
-    (each [kh, kw, in/groups, out/groups], or depthwise [kh, kw, C/groups, 1])."""
-    for part in weight.data.chunk(groups, dim=0):
-        _init_tf_conv_part_(part, initializer, gain, depthwise)
-
-
 def initialize_module(module: nn.Module, initializer: str, gain: float) -> None:
     """Applies T2T's initialization to every parameter of `module` that has no own init.
 
@@ -143,19 +118,27 @@ def initialize_module(module: nn.Module, initializer: str, gain: float) -> None:
     `_t2t_own_init = True` (symbol embeddings: N(0, depth^-0.5)) is left as its layer set it.
     torch's `nn.Linear.weight` is [out, in], so it is initialized through its transpose.
     """
-    if not initializer:
-        return
+    # "": T2T sets no scope initializer, so TF's default for variables applies: glorot
+    # uniform, which is T2T's "xavier".
+    initializer = initializer or "xavier"
+
+    def fill(tensor: torch.Tensor) -> None:
+        init_tf_variable_(tensor, initializer, gain)
+
     for sub in module.modules():
         for name, param in sub.named_parameters(recurse=False):
             if getattr(param, "_t2t_own_init", False):
                 continue
             if hasattr(param, "_t2t_tf_groups"):  # t2t.layers.convolutions kernels
                 depthwise = getattr(param, "_t2t_tf_depthwise", False)
-                init_tf_conv_(param, initializer, gain, param._t2t_tf_groups, depthwise)
+                init_conv_kernel_(param, fill, param._t2t_tf_groups, 1 if depthwise else 0)
             elif isinstance(sub, nn.Conv2d) and name == "weight":
-                init_conv_kernel_(
-                    param, sub.groups, lambda k: init_tf_variable_(k, initializer, gain)
-                )
+                if sub.groups > 1 and param.shape[1] == 1:  # depthwise: TF [kh, kw, C, m]
+                    init_conv_kernel_(
+                        param, fill, depthwise_multiplier=param.shape[0] // sub.groups
+                    )
+                else:  # each group its own TF kernel
+                    init_conv_kernel_(param, fill, parts=sub.groups)
             elif isinstance(sub, nn.Linear) and name == "weight":
                 init_tf_variable_(param.data.t(), initializer, gain)  # TF kernel [in, out]
             elif isinstance(sub, (nn.LSTM, nn.LSTMCell)) and name.startswith("weight"):

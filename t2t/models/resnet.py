@@ -107,7 +107,7 @@ class ResnetConv(nn.Module):
     ) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
-        init_conv_kernel_(self.weight, 1, lambda k: tf_variance_scaling_(k, 1.0, "fan_in"))
+        init_conv_kernel_(self.weight, lambda k: tf_variance_scaling_(k, 1.0, "fan_in"))
         own_init(self.weight)
         self.stride, self.padding = stride, (kernel_size - 1) // 2
         if use_td and use_td not in TARGETING:

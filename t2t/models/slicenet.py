@@ -160,7 +160,7 @@ class SliceNet(T2TModel):
         self.default_target_space = int(getattr(problem_hparams, "target_space_id", 0) or 0)
         self.encoder = MultiConvRes(hp, int(hp.num_hidden_layers * 1.5), "SAME", attend=False)
         if self.run_decoder:
-            self.target_space_embedding = nn.Parameter(torch.empty(32, hp.hidden_size))
+            self.target_space_embedding = nn.Parameter(torch.zeros(32, hp.hidden_size))
             self.attention = SliceAttention(hp) if hp.attention_type != "none" else None
             self.merge = ConvBlock(
                 2 * hp.hidden_size,

@@ -176,7 +176,7 @@ class InputEncoder(nn.Module):
         )
         self.target_space_embedding = None
         if hp.use_target_space_embedding:
-            self.target_space_embedding = nn.Parameter(torch.empty(32, hp.hidden_size))
+            self.target_space_embedding = nn.Parameter(torch.zeros(32, hp.hidden_size))
         self.positions = _Positions(getattr(hp, "pos", None), hp.hidden_size, hp.max_length)
 
     def forward(self, inputs: torch.Tensor, target_space_id=None, packing=None):

@@ -91,3 +91,30 @@ def test_targeted_dropout_prunes_in_eval_and_drops_or_rescales_in_training():
     kept = trained[targeted]
     assert torch.all((kept == 0) | torch.isclose(kept, 2 * kernel[targeted]))  # 1 / keep_prob
     assert torch.equal(trained[~targeted], kernel[~targeted])
+
+
+def test_empty_initializer_is_tf_default_glorot_uniform():
+    """T2T's `initializer=""` sets no scope initializer: TF's glorot uniform applies."""
+    torch.manual_seed(0)
+    dense = torch.nn.Linear(300, 100)
+    initialize_module(dense, "", 1.0)
+    limit = math.sqrt(6.0 / (300 + 100))
+    assert dense.weight.abs().max() <= limit
+    assert dense.weight.abs().max() > 0.95 * limit
+    assert torch.equal(dense.bias, torch.zeros(100))
+
+
+def test_depthwise_kernel_is_one_tf_variable_of_channels_by_multiplier():
+    """nn.Conv2d(groups=C, out=C*m) is TF's depthwise kernel [kh, kw, C, m]: fans 9*C, 9*m."""
+    from t2t.layers.initializers import init_conv_kernel_
+
+    weight = torch.empty(4 * 3, 1, 3, 3)  # C = 4 channels, multiplier 3
+    seen = []
+    init_conv_kernel_(
+        weight, lambda k: seen.append(tuple(k.shape)) or k.fill_(1.0), depthwise_multiplier=3
+    )
+    assert seen == [(3, 3, 4, 3)]
+    kernel = torch.arange(3 * 3 * 4 * 3, dtype=torch.float32).reshape(3, 3, 4, 3)
+    init_conv_kernel_(weight, lambda k: k.copy_(kernel), depthwise_multiplier=3)
+    # torch output channel c*m + j holds TF's [:, :, c, j]
+    torch.testing.assert_close(weight[2 * 3 + 1, 0], kernel[:, :, 2, 1])

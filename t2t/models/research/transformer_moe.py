@@ -188,7 +188,7 @@ class TransformerMoe(T2TModel):
         self.decoder_final = tl.Sublayer(cfg, nn.Identity()).pre
         self.target_space_embedding = None
         if encoder_types:
-            self.target_space_embedding = nn.Parameter(torch.empty(32, hp.hidden_size))
+            self.target_space_embedding = nn.Parameter(torch.zeros(32, hp.hidden_size))
         self.positions = _Positions(hp.pos, hp.hidden_size, hp.max_length)
         self.dropout = nn.Dropout(hp.layer_prepostprocess_dropout)
         self.initialize_parameters()

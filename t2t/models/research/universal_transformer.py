@@ -57,7 +57,7 @@ class UniversalEncoder(nn.Module):
         self.default_target_space = default_target_space
         self.target_space_embedding = None
         if hparams.use_target_space_embedding:
-            self.target_space_embedding = nn.Parameter(torch.empty(32, hparams.hidden_size))
+            self.target_space_embedding = nn.Parameter(torch.zeros(32, hparams.hidden_size))
         self.positions = _positions(hparams)
         self.dropout = _PreparedDropout(hparams)
         self.stack = UniversalTransformerStack(hparams, layer_config(hparams), False, False)
