@@ -18,6 +18,12 @@ uncased), the same scorer for both systems' outputs.
 Runs are resumable: a step whose output exists (train.rc == 0, decode.txt with a line per
 input) is skipped; runs happen one at a time, since each system uses every core.
 
+Each finished run leaves a small record in the repository,
+`benchmarks/parity_results/<task>/<system>/seed<S>.json` (its loss curve, dev metrics, BLEU,
+wall time and the machine it ran on; `PARITY_RECORDS` moves the folder). The report reads
+those records, so seeds measured in different sessions (the run folders are scratch, hours
+of CPU each) add up to one table.
+
 Compared per task, as mean ± std [min, max] over seeds: the training loss every 100 steps
 (one batch's loss, as both systems log it), the final evaluation's dev metrics, and BLEU.
 A difference of the means counts as inside the seed noise when Welch's t-test gives p >= 0.05
@@ -44,6 +50,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = os.environ.get("PARITY_RUNS", "/work/parity-runs")
 ORIG_BIN = os.environ.get("T2T_ORIGINAL_BIN", "/tmp/t2t-original/bin")
 OURS_BIN = os.environ.get("T2T_BIN", os.path.dirname(sys.executable))
+RECORDS = os.environ.get("PARITY_RECORDS", os.path.join(REPO, "benchmarks", "parity_results"))
 
 TASKS = {
     "fr": {
@@ -173,6 +180,7 @@ def run_one(task: str, system: str, seed: int) -> None:
     ):
         return
     if not TASKS[task]["decode"]:
+        write_record(task, system, seed)
         return
     test_inputs = os.path.join(TASKS[task]["tmp_dir"], "inputs.test.txt")
     decoded = os.path.join(where, "decode.txt")
@@ -180,6 +188,7 @@ def run_one(task: str, system: str, seed: int) -> None:
         if not _step(where, "decode", decode_command(task, system, seed), env):
             return
     score(task, system, seed)
+    write_record(task, system, seed)
 
 
 def score(task: str, system: str, seed: int) -> dict[str, float]:
@@ -288,6 +297,62 @@ def train_seconds(task: str, system: str, seed: int) -> float | None:
     return float(parts[1]) if parts[0] == "0" else None
 
 
+# ----------------------------------------------------------------------------- records
+
+
+def record_path(task: str, system: str, seed: int) -> str:
+    return os.path.join(RECORDS, task, system, f"seed{seed}.json")
+
+
+def write_record(task: str, system: str, seed: int) -> str:
+    """Saves one finished run's figures (curve, dev metrics, BLEU, wall time) as JSON."""
+    where = run_dir(task, system, seed)
+    record = {
+        "task": task,
+        "system": system,
+        "seed": seed,
+        "command": train_command(task, system, seed)[1:],
+        "train_loss": {str(k): v for k, v in sorted(training_curve(task, system, seed).items())},
+        "dev": dev_metrics(task, system, seed),
+        "bleu": score(task, system, seed) if TASKS[task]["decode"] else {},
+        "train_seconds": train_seconds(task, system, seed),
+        "finished": time.strftime(
+            "%Y-%m-%d %H:%M", time.gmtime(os.path.getmtime(os.path.join(where, "train.rc")))
+        ),
+        "machine": f"{os.cpu_count()} CPUs",
+    }
+    if system == "t2t":
+        record["t2t_threads"] = os.environ.get("PARITY_T2T_THREADS", "default")
+    path = record_path(task, system, seed)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print(f"  record: {path}", flush=True)
+    return path
+
+
+def load_record(task: str, system: str, seed: int) -> dict | None:
+    """One run's record: the saved file, else built from a finished run folder, else None."""
+    path = record_path(task, system, seed)
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    if not _done(run_dir(task, system, seed), "train"):
+        return None
+    bleu = {}
+    if TASKS[task]["decode"] and os.path.exists(
+        os.path.join(run_dir(task, system, seed), "bleu.json")
+    ):
+        bleu = score(task, system, seed)
+    return {
+        "train_loss": {str(k): v for k, v in training_curve(task, system, seed).items()},
+        "dev": dev_metrics(task, system, seed),
+        "bleu": bleu,
+        "train_seconds": train_seconds(task, system, seed),
+    }
+
+
 # ----------------------------------------------------------------------------- statistics
 
 
@@ -376,8 +441,13 @@ def report(tasks: list[str], seeds: list[int], markdown: bool) -> str:
     sep = " | "
     for task in tasks:
         rows: list[tuple[str, list[float], list[float], int]] = []
-        per_system: dict[str, dict[str, dict[int, float]]] = {}
-        curves = {s: [training_curve(task, s, seed) for seed in seeds] for s in SYSTEMS}
+        records = {
+            s: [r for r in (load_record(task, s, seed) for seed in seeds) if r] for s in SYSTEMS
+        }
+        curves = {
+            s: [{int(k): v for k, v in r["train_loss"].items()} for r in records[s]]
+            for s in SYSTEMS
+        }
         curve_steps = sorted(
             set.intersection(*[set(c) for s in SYSTEMS for c in curves[s] if c] or [set()])
         )
@@ -385,20 +455,17 @@ def report(tasks: list[str], seeds: list[int], markdown: bool) -> str:
             if step % 100 == 0:
                 vals = [[c[step] for c in curves[s] if step in c] for s in SYSTEMS]
                 rows.append((f"train loss @{step}", vals[0], vals[1], 3))
-        metrics = {s: {} for s in SYSTEMS}
+        metrics: dict[str, dict[str, list[float]]] = {s: {} for s in SYSTEMS}
+        bleus: dict[str, dict[str, list[float]]] = {s: {} for s in SYSTEMS}
         for s in SYSTEMS:
-            for seed in seeds:
-                for name, value in dev_metrics(task, s, seed).items():
+            for r in records[s]:
+                for name, value in r["dev"].items():
                     metrics[s].setdefault(name, []).append(value)
+                for name, value in r["bleu"].items():
+                    bleus[s].setdefault(name, []).append(value)
         for name in sorted(set(metrics["orig"]) & set(metrics["t2t"])):
             rows.append((f"dev {name}", metrics["orig"][name], metrics["t2t"][name], 4))
         if TASKS[task]["decode"]:
-            bleus = {s: {} for s in SYSTEMS}
-            for s in SYSTEMS:
-                for seed in seeds:
-                    if os.path.exists(os.path.join(run_dir(task, s, seed), "bleu.json")):
-                        for name, value in score(task, s, seed).items():
-                            bleus[s].setdefault(name, []).append(value)
             for name in ("sacrebleu", "t2t_bleu_cased", "t2t_bleu_uncased"):
                 rows.append(
                     (
@@ -409,11 +476,10 @@ def report(tasks: list[str], seeds: list[int], markdown: bool) -> str:
                     )
                 )
         times = {
-            s: [t for t in (train_seconds(task, s, seed) for seed in seeds) if t is not None]
+            s: [r["train_seconds"] for r in records[s] if r.get("train_seconds") is not None]
             for s in SYSTEMS
         }
         rows.append(("train+datagen wall s", times["orig"], times["t2t"], 0))
-        per_system[task] = {}
         spec = TASKS[task]
         header = f'{task}: {spec["problem"]}, transformer_tiny, --hparams="{spec["hparams"]}", '
         header += f"--train_steps={spec['train_steps']}, seeds {','.join(map(str, seeds))}"
@@ -445,7 +511,7 @@ def report(tasks: list[str], seeds: list[int], markdown: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("action", choices=("run", "report", "commands"))
+    parser.add_argument("action", choices=("run", "report", "commands", "record"))
     parser.add_argument("--tasks", default="fr,reverse")
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--systems", default="orig,t2t")
@@ -462,6 +528,12 @@ def main(argv: list[str] | None = None) -> int:
             for task in tasks:
                 for system in systems:
                     run_one(task, system, seed)
+    elif args.action == "record":
+        for task in tasks:
+            for system in systems:
+                for seed in seeds:
+                    if load_record(task, system, seed) is not None:
+                        write_record(task, system, seed)
     elif args.action == "commands":
         for task in tasks:
             for system in systems:
