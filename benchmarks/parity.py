@@ -320,6 +320,7 @@ def write_record(task: str, system: str, seed: int) -> str:
             "%Y-%m-%d %H:%M", time.gmtime(os.path.getmtime(os.path.join(where, "train.rc")))
         ),
         "machine": f"{os.cpu_count()} CPUs",
+        "corpus_sha1": corpus_fingerprint(task),
     }
     if system == "t2t":
         record["t2t_threads"] = os.environ.get("PARITY_T2T_THREADS", "default")
@@ -330,6 +331,20 @@ def write_record(task: str, system: str, seed: int) -> str:
         f.write("\n")
     print(f"  record: {path}", flush=True)
     return path
+
+
+def corpus_fingerprint(task: str) -> str:
+    """SHA-1 of the task's tmp_dir text files: records of different corpora must not mix."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    folder = TASKS[task]["tmp_dir"]
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if name.endswith(".txt") and name != "catalogs.txt":
+            digest.update(name.encode())
+            with open(os.path.join(folder, name), "rb") as f:
+                digest.update(f.read())
+    return digest.hexdigest()
 
 
 def load_record(task: str, system: str, seed: int) -> dict | None:
@@ -444,6 +459,9 @@ def report(tasks: list[str], seeds: list[int], markdown: bool) -> str:
         records = {
             s: [r for r in (load_record(task, s, seed) for seed in seeds) if r] for s in SYSTEMS
         }
+        corpora = {r.get("corpus_sha1") for s in SYSTEMS for r in records[s]} - {None}
+        if len(corpora) > 1:
+            lines.append(f"WARNING: {task}'s records come from {len(corpora)} different corpora")
         curves = {
             s: [{int(k): v for k, v in r["train_loss"].items()} for r in records[s]]
             for s in SYSTEMS
