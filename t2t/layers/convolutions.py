@@ -1,27 +1,32 @@
-"""T2T's convolutions (`common_layers.conv`, `separable_conv`, `subseparable_conv`, `conv_block`).
+"""T2T's convolutions and pooling (`common_layers.conv`, `separable_conv`, `subseparable_conv`,
+`conv_block`, and the image models' strided convs and max pooling).
 
 Every module here takes channels-first tensors `[B, C, H, W]`, as torch's convolutions do;
 `nhwc(module, x)` runs one on T2T's channels-last layout `[B, H, W, C]`. Sequences are
 `[B, C, T, 1]`: time is the height, the width is 1.
 
-Padding follows T2T: "SAME" (TF's: the extra row of an even kernel goes after), "VALID",
-and "LEFT", the causal padding of T2T's `conv_internal`: `2 * (k // 2) * dilation` rows
-before the input and none after, so position t sees only positions <= t; the width is
-left-padded the same way unless the input is one column wide.
+Padding follows TF and T2T: "SAME" keeps ceil(size / stride) outputs and, when the total
+padding is odd, puts the extra row/column after (bottom/right); "VALID" pads nothing; "LEFT"
+is the causal padding of T2T's `conv_internal`: `2 * (k // 2) * dilation` rows before the
+input and none after, so position t sees only positions <= t (the width is left-padded the
+same way unless the input is one column wide). torch's symmetric `padding=` equals these only
+in some cases, so the others pad explicitly.
 
 Parameters match Keras's layers one for one: `Conv2d` is `Conv2D` (kernel, optional bias),
 `SeparableConv2d` is `SeparableConv2D` (a depthwise kernel with depth multiplier 1, a
-pointwise kernel, optional bias). Their kernels are initialized as TF initializes conv
-kernels (fans include the receptive field): see `t2t.layers.initializers`.
+pointwise kernel, optional bias). Their kernels are initialised through TF's kernel layout
+(fans include the receptive field): see `t2t.layers.initializers`.
 """
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from t2t.errors import HParamsError
+from t2t.layers.initializers import init_conv_kernel_, own_init
 from t2t.layers.norms import LayerNorm
 
 Pair = tuple[int, int]
@@ -32,13 +37,16 @@ def _pair(value: int | Pair) -> Pair:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
-def _same_pads(kernel: int, dilation: int) -> tuple[int, int]:
-    """TF's SAME padding (stride 1): (before, after), the odd extra row after."""
-    total = (kernel - 1) * dilation
+def same_padding(size: int, kernel: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
+    """TF's "SAME" padding of one spatial dim: (before, after), the odd extra one after."""
+    effective = (kernel - 1) * dilation + 1
+    total = max((math.ceil(size / stride) - 1) * stride + effective - size, 0)
     return total // 2, total - total // 2
 
 
-def conv_pads(x: torch.Tensor, kernel: Pair, dilation: Pair, padding: str) -> list[int]:
+def conv_pads(
+    x: torch.Tensor, kernel: Pair, dilation: Pair, padding: str, stride: Pair = (1, 1)
+) -> list[int]:
     """F.pad's list [left, right, top, bottom] for x [B, C, H, W] under T2T's `padding`."""
     if padding == "VALID":
         return [0, 0, 0, 0]
@@ -47,23 +55,42 @@ def conv_pads(x: torch.Tensor, kernel: Pair, dilation: Pair, padding: str) -> li
             raise HParamsError(f"LEFT padding needs odd kernel sizes, got {kernel}")
         width = 0 if x.shape[3] == 1 else 2 * (kernel[1] // 2) * dilation[1]
         return [width, 0, 2 * (kernel[0] // 2) * dilation[0], 0]
-    top, bottom = _same_pads(kernel[0], dilation[0])
-    left, right = _same_pads(kernel[1], dilation[1])
+    top, bottom = same_padding(x.shape[2], kernel[0], stride[0], dilation[0])
+    left, right = same_padding(x.shape[3], kernel[1], stride[1], dilation[1])
     return [left, right, top, bottom]
 
 
-class Conv2d(nn.Module):
-    """T2T's `conv` (a Keras Conv2D, stride 1) with SAME / VALID / LEFT padding.
+def pad_same(
+    x: torch.Tensor, kernel: int, stride: int, dilation: int = 1, value: float = 0.0
+) -> torch.Tensor:
+    """Pads [B, C, H, W] as TF's "SAME" would before a VALID convolution or pooling."""
+    pads = conv_pads(x, (kernel, kernel), (dilation, dilation), "SAME", (stride, stride))
+    return x if not any(pads) else F.pad(x, pads, value=value)
+
+
+def max_pool_same(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """TF's max pooling with "SAME" padding (padding never wins): [B, C, H, W] -> [B, C, H', W']."""
+    return F.max_pool2d(pad_same(x, kernel, stride, value=float("-inf")), kernel, stride)
+
+
+class Conv2d(nn.Conv2d):
+    """T2T's `conv` (a Keras Conv2D) with SAME / VALID / LEFT padding.
+
+    [B, C_in, H, W] -> [B, C_out, H', W'] (H' = ceil(H / stride) for SAME and LEFT).
 
     Args:
         in_channels: C_in.
         filters: C_out.
         kernel_size: (kh, kw) or one int.
         dilation: (dh, dw) or one int.
-        padding: "SAME", "VALID" or "LEFT".
-        bias: whether there is a bias (T2T's `use_bias`).
-        groups: split C_in and C_out into this many independent convolutions (T2T's
-            positive `separability` parts, as one grouped convolution).
+        padding: "SAME", "VALID" or "LEFT" (LEFT only at stride 1).
+        bias: whether there is a bias (T2T's `use_bias`); it starts at zero.
+        groups: split C_in and C_out into this many independent convolutions, each its own
+            TF kernel (T2T's positive `separability` parts, as one grouped convolution).
+        stride: (sh, sw) or one int.
+        kernel_init: fills a kernel in TF layout [kh, kw, in, out] (e.g. a variance-scaling
+            initializer); the model initializer then leaves it alone. None: the model's
+            `initializer` hparam applies (T2T's variable-scope initializer).
     """
 
     def __init__(
@@ -75,31 +102,46 @@ class Conv2d(nn.Module):
         padding: str = "SAME",
         bias: bool = True,
         groups: int = 1,
+        *,
+        stride: int | Pair = 1,
+        kernel_init: Callable[[torch.Tensor], object] | None = None,
     ) -> None:
-        super().__init__()
         if padding not in PADDINGS:
             raise HParamsError(f"padding must be one of {PADDINGS}, got {padding!r}")
-        self.kernel_size, self.dilation, self.padding = (
+        if padding == "LEFT" and _pair(stride) != (1, 1):
+            raise HParamsError(f"LEFT padding is causal and needs stride 1, got {stride}")
+        super().__init__(
+            in_channels,
+            filters,
             _pair(kernel_size),
-            _pair(dilation),
-            padding,
+            stride=_pair(stride),
+            dilation=_pair(dilation),
+            groups=groups,
+            bias=bias,
         )
-        self.groups = groups
-        self.weight = nn.Parameter(torch.empty(filters, in_channels // groups, *self.kernel_size))
-        # torch's own conv default until a model applies T2T's initializer (initialize_module):
-        # a layer used on its own never computes with uninitialised memory.
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        self.bias = nn.Parameter(torch.zeros(filters)) if bias else None
+        self.tf_padding = padding
         self.weight._t2t_tf_groups = groups  # each group is its own TF variable
+        if kernel_init is not None:
+            init_conv_kernel_(self.weight, kernel_init, parts=groups)
+            own_init(self.weight)
+
+    def reset_parameters(self) -> None:
+        """torch's conv default for the kernel until a model applies T2T's initializer (so a
+        layer used on its own never computes with uninitialised memory); the bias at zero."""
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, C_in, H, W] -> [B, C_out, H', W'] (H' = H unless VALID)."""
-        left, right, top, bottom = conv_pads(x, self.kernel_size, self.dilation, self.padding)
+        """x [B, C_in, H, W] -> [B, C_out, H', W']."""
+        left, right, top, bottom = conv_pads(
+            x, self.kernel_size, self.dilation, self.tf_padding, self.stride
+        )
         if left == right and top == bottom:  # the conv pads by itself, without a copy
             padding = (top, left)
         else:
             x, padding = F.pad(x, [left, right, top, bottom]), (0, 0)
-        return F.conv2d(x, self.weight, self.bias, 1, padding, self.dilation, self.groups)
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class SeparableConv2d(nn.Module):
@@ -107,7 +149,8 @@ class SeparableConv2d(nn.Module):
     1x1 pointwise conv, then the bias.
 
     Args:
-        in_channels, filters, kernel_size, dilation, padding, bias: as `Conv2d`.
+        in_channels, filters, kernel_size, dilation, padding, bias, stride: as `Conv2d`
+            (padding and stride are the depthwise conv's).
         groups: the pointwise conv's groups (T2T's negative `separability` parts, each a
             separable conv of its own slice of the channels).
     """
@@ -121,10 +164,19 @@ class SeparableConv2d(nn.Module):
         padding: str = "SAME",
         bias: bool = True,
         groups: int = 1,
+        *,
+        stride: int | Pair = 1,
     ) -> None:
         super().__init__()
         self.depthwise = Conv2d(
-            in_channels, in_channels, kernel_size, dilation, padding, bias=False, groups=in_channels
+            in_channels,
+            in_channels,
+            kernel_size,
+            dilation,
+            padding,
+            bias=False,
+            groups=in_channels,
+            stride=stride,
         )
         self.depthwise.weight._t2t_tf_groups = groups  # TF: [kh, kw, C_in/groups, 1] per part
         self.depthwise.weight._t2t_tf_depthwise = True

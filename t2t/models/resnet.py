@@ -29,7 +29,7 @@ from torch import nn
 from t2t import registry
 from t2t.errors import HParamsError
 from t2t.layers.batch_norm import BatchNorm
-from t2t.layers.conv import max_pool_same
+from t2t.layers.convolutions import max_pool_same
 from t2t.layers.initializers import init_conv_kernel_, own_init, tf_variance_scaling_
 from t2t.models.image_classifier import (
     input_channels,

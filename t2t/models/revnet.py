@@ -29,7 +29,7 @@ from torch import nn
 from t2t import registry
 from t2t.errors import HParamsError
 from t2t.layers.batch_norm import BatchNorm
-from t2t.layers.conv import Conv2d
+from t2t.layers.convolutions import Conv2d
 from t2t.layers.initializers import tf_variance_scaling_
 from t2t.layers.reversible import ReversibleBlock
 from t2t.models.image_classifier import (
@@ -47,7 +47,7 @@ def conv(in_channels: int, out_channels: int, kernel: int, stride: int = 1) -> C
         in_channels,
         out_channels,
         kernel,
-        stride,
+        stride=stride,
         kernel_init=lambda k: tf_variance_scaling_(k, 2.0, "fan_out"),
     )
 

@@ -22,7 +22,7 @@ from torch import nn
 from t2t import registry
 from t2t.errors import HParamsError
 from t2t.layers.batch_norm import BatchNorm
-from t2t.layers.conv import Conv2d
+from t2t.layers.convolutions import Conv2d
 from t2t.models.image_classifier import (
     input_channels,
     predict_class,
@@ -64,7 +64,7 @@ class Branch(nn.Module):
 
     def __init__(self, in_channels: int, channels: int, stride: int) -> None:
         super().__init__()
-        self.conv1 = Conv2d(in_channels, channels, 3, stride)
+        self.conv1 = Conv2d(in_channels, channels, 3, stride=stride)
         self.bn1 = BatchNorm(channels)
         self.conv2 = Conv2d(channels, channels, 3)
         self.bn2 = BatchNorm(channels)

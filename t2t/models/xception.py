@@ -20,7 +20,7 @@ from torch import nn
 
 from t2t import registry
 from t2t.errors import HParamsError
-from t2t.layers.conv import Conv2d, SeparableConv2d, max_pool_same
+from t2t.layers.convolutions import Conv2d, SeparableConv2d, max_pool_same
 from t2t.models.image_classifier import (
     image_size,
     input_channels,
@@ -62,7 +62,9 @@ class ConvStep(nn.Module):
     def __init__(self, in_channels, out_channels, kernel, stride=1, relu=True, separable=False):
         super().__init__()
         conv = SeparableConv2d if separable else Conv2d
-        self.conv = conv(in_channels, out_channels, kernel, stride, "SAME", bias=False)
+        self.conv = conv(
+            in_channels, out_channels, kernel, padding="SAME", bias=False, stride=stride
+        )
         self.norm = ChannelNorm(out_channels)
         self.relu = relu
 

@@ -6,7 +6,7 @@ import math
 import torch
 
 from t2t.layers.batch_norm import BatchNorm, frozen_statistics
-from t2t.layers.conv import Conv2d, SeparableConv2d, max_pool_same, same_padding
+from t2t.layers.convolutions import Conv2d, SeparableConv2d, max_pool_same, same_padding
 from t2t.layers.initializers import initialize_module, tf_fans
 from t2t.models.resnet import targeted_dropout, unit_targeting, weight_targeting
 from t2t.train.optimizers import decayed_parameters
