@@ -91,10 +91,12 @@ def _decode_lines(loaded, lines: list[str], hp, first_line: int = 1, make_inputs
         first_line,
         make_inputs=make_inputs or loaded.make_inputs_fn(),
     )
-    decode = loaded.encoders["targets"].decode
+    encoder = loaded.encoders["targets"]
+    # A class label is never cut at EOS: label 1 is a class, not the end (Loaded.decode_ids).
+    keep_eos = hp.skip_eos_postprocess or type(encoder).__name__ == "ClassLabelEncoder"
     return [
         decoding.format_beams(
-            beams, decode, hp.return_beams, hp.write_beam_scores, hp.skip_eos_postprocess
+            beams, encoder.decode, hp.return_beams, hp.write_beam_scores, keep_eos
         )
         for beams in results
     ]

@@ -87,3 +87,26 @@ def test_a_missing_image_is_one_line(run, tmp_path):
     )  # fmt: skip
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert "cannot read image" in out.stderr
+
+
+def test_class_one_is_a_label_not_the_end_of_a_sequence():
+    """Label 1 shares EOS's id; the decoder writes it as a class (T2T wrote "")."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from t2t.bin.t2t_decoder import _decode_lines
+    from t2t.data.text_encoder import ClassLabelEncoder
+
+    predicted = [[([1], -0.1)], [([0], -0.2)], [([7], -0.3)]]
+    loaded = SimpleNamespace(
+        encoders={"targets": ClassLabelEncoder([str(c) for c in range(10)])},
+        encode=lambda line: [2],
+        make_inputs_fn=lambda: lambda lines: torch.zeros(len(lines), 1, dtype=torch.long),
+        decode_batch_fn=lambda *args: lambda inputs: predicted[: inputs.shape[0]],
+    )
+    hp = SimpleNamespace(
+        beam_size=1, alpha=0.0, return_beams=False, extra_length=0, batch_size=8,
+        max_input_size=-1, write_beam_scores=False, skip_eos_postprocess=False,
+    )  # fmt: skip
+    assert _decode_lines(loaded, ["a", "b", "c"], hp) == ["1", "0", "7"]
