@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import random
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -76,10 +75,12 @@ def inverse_exp_decay(max_step: float, min_value: float, step: float) -> float:
     """Rises exponentially from `min_value` at step 0 to 1.0 at `max_step` (then stays 1).
 
     T2T's `common_layers.inverse_exp_decay`: base**max(max_step - step, 0) with
-    base = exp(log(min_value) / max_step).
+    base = exp(log(min_value) / max_step), in float32 as TF computes it (the rounding of
+    base, raised to a power of up to max_step, moves the result by ~1e-4 relative).
     """
-    base = math.exp(math.log(min_value) / float(max_step))
-    return base ** max(float(max_step) - float(step), 0.0)
+    f32 = np.float32
+    base = np.exp(np.log(f32(min_value)) / f32(max_step))
+    return float(np.power(base, f32(max(float(max_step) - float(step), 0.0))))
 
 
 def mixing_probability(schedule: str, step: int, threshold: float, max_examples: float) -> float:

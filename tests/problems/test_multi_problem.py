@@ -86,12 +86,12 @@ def test_normalize_example_nlp():
     cls = {"inputs": a([7, 8, 1]), "targets": a([1])}
     out = mp.normalize_example_nlp(_Task(301, True, True), cls, False, "character", 302, -1, -1, -1)
     assert out["targets"].tolist() == [7, 8, 301, 51] and "inputs" not in out  # "1" is id 51
-    out = mp.normalize_example_nlp(_Task(301, True, True), cls, False, "subword", 302, -1, -1, -1)
+    out = mp.normalize_example_nlp(_Task(301, True, True), cls, False, "subwords", 302, -1, -1, -1)
     assert out["targets"].tolist() == [7, 8, 301, 303]
     seq = {"inputs": a([7, 8, 9, 1]), "targets": a([4, 4, 4, 1])}
-    out = mp.normalize_example_nlp(_Task(301, True), seq, False, "subword", 302, 2, 3, 6)
+    out = mp.normalize_example_nlp(_Task(301, True), seq, False, "subwords", 302, 2, 3, 6)
     assert out["targets"].tolist() == [7, 8, 301, 4, 4, 4]
-    out = mp.normalize_example_nlp(_Task(301, True), seq, True, "subword", 302, 2, 3, 6)
+    out = mp.normalize_example_nlp(_Task(301, True), seq, True, "subwords", 302, 2, 3, 6)
     assert out["inputs"].tolist() == [7, 8, 301] and out["targets"].tolist() == [4, 4, 4, 1]
 
 
