@@ -175,3 +175,46 @@ def test_trainer_cli_on_a_tiny_multi_problem(tmp_path, tiny_data):
     evals = [r for r in log if any(k.startswith("metrics-tiny_char_class/") for k in r)]
     assert evals, log[-3:]
     assert any(k.startswith("metrics-tiny_char_lm/targets/accuracy") for k in evals[-1])
+
+
+# ---- multi_problem_v2 schedules: the cases of T2T's multi_problem_v2_test.py -------------
+
+
+def test_v2_encode_decode_schedule():
+    from t2t.problems import multi_problem_v2 as v2
+
+    for schedule, string in [
+        (("step", (100,), ((0.25, 0.75),)), "step @100 0.25 0.75"),
+        (("linear", (100, 200), ((0.25, 0.75), (0.62, 0.38))),
+         "linear @100 0.25 0.75 @200 0.62 0.38"),
+    ]:  # fmt: skip
+        assert v2.encode_schedule(schedule) == string
+        assert v2.decode_schedule(string) == schedule
+    assert v2.tuplize([1.0, np.ones([2, 3])]) == (1.0, ((1.0, 1.0, 1.0), (1.0, 1.0, 1.0)))
+
+
+def test_v2_interpolation_and_distribution():
+    from t2t.problems import multi_problem_v2 as v2
+
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0])
+    fp = np.array([[0.2, 0.4], [0.4, 0.2]])
+    np.testing.assert_allclose(
+        v2.linear_interpolation(x, np.array([0.0, 1.0]), fp),
+        [[0.2, 0.4], [0.2, 0.4], [0.3, 0.3], [0.4, 0.2], [0.4, 0.2]], rtol=1e-6,
+    )  # fmt: skip
+    fp = np.array([[0.1, 0.4], [0.9, 0.2], [0.6, 0.9]])
+    np.testing.assert_allclose(
+        v2.step_interpolation(x, np.array([0.0, 0.6, 0.9]), fp),
+        [[0.1, 0.4], [0.1, 0.4], [0.1, 0.4], [0.6, 0.9], [0.6, 0.9]],
+    )
+    pmfs = ((0.25, 0.75), (0.62, 0.38))
+    linear = [v2.get_schedule_distribution(("linear", (100, 200), pmfs), s)
+              for s in (50, 100, 150, 200, 250)]  # fmt: skip
+    np.testing.assert_allclose(
+        linear, [[0.25, 0.75], [0.25, 0.75], [0.435, 0.565], [0.62, 0.38], [0.62, 0.38]],
+        rtol=1e-6,
+    )  # fmt: skip
+    step = [v2.get_schedule_distribution(("step", (100, 200), pmfs), s) for s in (50, 150, 250)]
+    np.testing.assert_allclose(step, [[0.25, 0.75], [0.25, 0.75], [0.62, 0.38]])
+    picks = [v2.categorical_case([0.2, 0.6, 0.2], r) for r in (0.1, 0.4, 0.6, 0.9)]
+    assert picks == [0, 1, 1, 2]
