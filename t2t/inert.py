@@ -27,7 +27,7 @@ TF_GRAPH = "tf_graph: configures TensorFlow graph, session, summary or debugger 
 DTYPE = "dtype: TF's precision settings; use t2t-trainer --bf16 for mixed precision"
 UNUSED_IN_T2T = "unused_in_t2t: read nowhere in T2T 1.15.7 either"
 NOT_HERE = "not_here: belongs to a model family or feature t2t does not have yet"
-MULTIPROBLEM = "multiproblem: decoding a T2T multi-problem (its task id in the inputs) is not available in t2t"
+MULTIPROBLEM = "multiproblem: decoding a T2T multi-problem (task id in the inputs) is not in t2t"
 MEDIA = "media: image / video decoding output, for problems t2t does not have yet"
 
 INERT_HPARAMS: dict[str, str] = {

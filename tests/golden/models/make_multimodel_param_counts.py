@@ -1,3 +1,4 @@
+# ruff: noqa: UP008, UP031 - runs under the original T2T's Python 3.7, in its style
 """Writes multimodel_param_counts.json: trainable parameters of T2T's MultiModel body.
 
 MultiModel left T2T before 1.15.7, so this script rebuilds the body of its last version
@@ -5,8 +6,8 @@ MultiModel left T2T before 1.15.7, so this script rebuilds the body of its last 
 decoder layers of `moe_layers`, the target-space embedding) out of the building blocks the
 original 1.15.7 still ships (`common_layers.subseparable_conv_block`, `layer_norm`,
 `conv_hidden_relu`, `common_attention.multihead_attention`, `expert_utils`'s
-`noisy_top_k_gating` and `ffn_expert_fn`), builds the graph in TF on a [2, 5, 1, H] input and sums the sizes of
-tf.trainable_variables. Run with the original's Python:
+`noisy_top_k_gating` and `ffn_expert_fn`), builds the graph in TF on a [2, 5, 1, H] input
+and sums the sizes of tf.trainable_variables. Run with the original's Python:
 
     /tmp/t2t-original/bin/python tests/golden/models/make_multimodel_param_counts.py
 
@@ -37,8 +38,14 @@ def local_moe(x, expert_fn, num_experts, k):
     variables T2T 1.4's MultiModel never had): noisy top-k gating, then the experts."""
     with tf.variable_scope(None, default_name="local_moe"):
         gates, _ = expert_utils.noisy_top_k_gating(
-            x, num_experts, True, k, initializer=tf.zeros_initializer(),
-            noisy_gating=True, noise_epsilon=1e-2)
+            x,
+            num_experts,
+            True,
+            k,
+            initializer=tf.zeros_initializer(),
+            noisy_gating=True,
+            noise_epsilon=1e-2,
+        )
         dispatcher = expert_utils.SparseDispatcher(num_experts, gates)
         ep = expert_utils.Parallelism(["/cpu:0"] * num_experts, reuse=None)
         outputs = ep(expert_fn, dispatcher.dispatch(x))
@@ -54,11 +61,23 @@ def body_params(hidden, filters, layers, heads, experts, k, moe_layers, moe_hidd
         with tf.variable_scope("enc_layer_%d" % i):
             with tf.variable_scope("conv_res_step"):
                 y = common_layers.subseparable_conv_block(
-                    x, filters, [((1, 1), kernel), ((1, 1), kernel)], padding="SAME",
-                    mask=mask, separabilities=0, name="residual1")
+                    x,
+                    filters,
+                    [((1, 1), kernel), ((1, 1), kernel)],
+                    padding="SAME",
+                    mask=mask,
+                    separabilities=0,
+                    name="residual1",
+                )
                 conv = common_layers.subseparable_conv_block(
-                    y, hidden, [((1, 1), (large, 1)), ((4, 4), (large, 1))],
-                    padding="SAME", mask=mask, separabilities=0, name="residual2")
+                    y,
+                    hidden,
+                    [((1, 1), (large, 1)), ((4, 4), (large, 1))],
+                    padding="SAME",
+                    mask=mask,
+                    separabilities=0,
+                    name="residual2",
+                )
             expert_fn = expert_utils.ffn_expert_fn(hidden, [filters], hidden)
             moe = local_moe(tf.reshape(x, [-1, hidden]), expert_fn, experts, k)
             x = common_layers.layer_norm(x + tf.reshape(moe, tf.shape(x)) + conv)
@@ -70,11 +89,11 @@ def body_params(hidden, filters, layers, heads, experts, k, moe_layers, moe_hidd
         with tf.variable_scope("dec_layer_%d" % i):
             with tf.variable_scope("attention"):
                 y = common_attention.multihead_attention(
-                    x, None, None, hidden, hidden, hidden, heads, 0.0,
-                    name="decoder_self_attention")
+                    x, None, None, hidden, hidden, hidden, heads, 0.0, name="decoder_self_attention"
+                )
                 z = common_attention.multihead_attention(
-                    y, enc, None, hidden, hidden, hidden, heads, 0.0,
-                    name="encdec_attention")
+                    y, enc, None, hidden, hidden, hidden, heads, 0.0, name="encdec_attention"
+                )
                 x = common_layers.layer_norm(x + y + z)
             with tf.variable_scope("ffn"):
                 if str(i) in moe_layers.split(","):
@@ -89,8 +108,7 @@ def body_params(hidden, filters, layers, heads, experts, k, moe_layers, moe_hidd
 
 def main():
     counts = {name: body_params(*args) for name, args in SETS.items()}
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                       "multimodel_param_counts.json")
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "multimodel_param_counts.json")
     with open(out, "w") as f:
         json.dump({"body_params": counts, "sets": SETS}, f, indent=1, sort_keys=True)
         f.write("\n")

@@ -1,3 +1,4 @@
+# ruff: noqa: UP008, UP031 - runs under the original T2T's Python 3.7, in its style
 """Writes multi_problem_golden.json: T2T 1.15.7's MultiProblem task mixing, run for real.
 
 Run with the original T2T's Python (TF 1.15):
@@ -19,8 +20,7 @@ import sys
 import numpy as np
 import tensorflow.compat.v1 as tf
 from tensor2tensor.data_generators import multi_problem, problem, text_encoder
-from tensor2tensor.layers import common_hparams, common_layers
-from tensor2tensor.layers import modalities
+from tensor2tensor.layers import common_hparams, common_layers, modalities
 
 tf.disable_v2_behavior()
 
@@ -47,7 +47,8 @@ class FakeTask(problem.Problem):
 
     def dataset(self, mode, **kwargs):
         return tf.data.Dataset.from_tensors(
-            {"targets": tf.constant([self.index + 5], dtype=tf.int64)}).repeat()
+            {"targets": tf.constant([self.index + 5], dtype=tf.int64)}
+        ).repeat()
 
 
 class FakeMulti(multi_problem.MultiProblem):
@@ -71,10 +72,12 @@ def mixed_task_indices(num_tasks, overrides):
     draws = iter(DRAWS)
     real_uniform = tf.random_uniform
     tf.random_uniform = lambda *a, **k: tf.py_func(
-        lambda: np.float32(next(draws)), [], tf.float32, stateful=True)
+        lambda: np.float32(next(draws)), [], tf.float32, stateful=True
+    )
     try:
         dataset = FakeMulti(num_tasks).dataset(
-            tf.estimator.ModeKeys.TRAIN, data_dir="", hparams=hparams)
+            tf.estimator.ModeKeys.TRAIN, data_dir="", hparams=hparams
+        )
         task_id = dataset.make_initializable_iterator()
         init = task_id.initializer
         nxt = task_id.get_next()["task_id"]
@@ -90,22 +93,49 @@ def mixed_task_indices(num_tasks, overrides):
 
 
 CASES = [
-    ("constant_2", 2, {"multiproblem_mixing_schedule": "constant",
-                       "multiproblem_schedule_threshold": 0.5}),
-    ("constant_3_t03", 3, {"multiproblem_mixing_schedule": "constant",
-                           "multiproblem_schedule_threshold": 0.3}),
-    ("constant_3_t09", 3, {"multiproblem_mixing_schedule": "constant",
-                           "multiproblem_schedule_threshold": 0.9}),
-    ("per_task_3", 3, {"multiproblem_mixing_schedule": "constant",
-                       "multiproblem_per_task_threshold": "1,2,1"}),
-    ("pretrain_2_max4", 2, {"multiproblem_mixing_schedule": "pretrain",
-                            "multiproblem_schedule_max_examples": 4.0}),
-    ("exponential_2_max8", 2, {"multiproblem_mixing_schedule": "exponential",
-                               "multiproblem_schedule_max_examples": 8.0,
-                               "multiproblem_schedule_threshold": 1.0}),
-    ("exponential_3_max6", 3, {"multiproblem_mixing_schedule": "exponential",
-                               "multiproblem_schedule_max_examples": 6.0,
-                               "multiproblem_schedule_threshold": 0.8}),
+    (
+        "constant_2",
+        2,
+        {"multiproblem_mixing_schedule": "constant", "multiproblem_schedule_threshold": 0.5},
+    ),
+    (
+        "constant_3_t03",
+        3,
+        {"multiproblem_mixing_schedule": "constant", "multiproblem_schedule_threshold": 0.3},
+    ),
+    (
+        "constant_3_t09",
+        3,
+        {"multiproblem_mixing_schedule": "constant", "multiproblem_schedule_threshold": 0.9},
+    ),
+    (
+        "per_task_3",
+        3,
+        {"multiproblem_mixing_schedule": "constant", "multiproblem_per_task_threshold": "1,2,1"},
+    ),
+    (
+        "pretrain_2_max4",
+        2,
+        {"multiproblem_mixing_schedule": "pretrain", "multiproblem_schedule_max_examples": 4.0},
+    ),
+    (
+        "exponential_2_max8",
+        2,
+        {
+            "multiproblem_mixing_schedule": "exponential",
+            "multiproblem_schedule_max_examples": 8.0,
+            "multiproblem_schedule_threshold": 1.0,
+        },
+    ),
+    (
+        "exponential_3_max6",
+        3,
+        {
+            "multiproblem_mixing_schedule": "exponential",
+            "multiproblem_schedule_max_examples": 6.0,
+            "multiproblem_schedule_threshold": 0.8,
+        },
+    ),
 ]
 
 
@@ -120,15 +150,22 @@ def exp_decay_values(max_step, steps):
 def main():
     golden = {"draws": DRAWS, "cases": []}
     for name, num_tasks, overrides in CASES:
-        golden["cases"].append({
-            "name": name, "num_tasks": num_tasks, "hparams": overrides,
-            "tasks": mixed_task_indices(num_tasks, overrides)})
+        golden["cases"].append(
+            {
+                "name": name,
+                "num_tasks": num_tasks,
+                "hparams": overrides,
+                "tasks": mixed_task_indices(num_tasks, overrides),
+            }
+        )
     steps = [0, 1, 10, 100, 1000, 5000, 9999, 10000, 20000]
     golden["inverse_exp_decay"] = {
-        "max_step": 10000, "min_value": 1e-4, "steps": steps,
-        "values": exp_decay_values(10000, steps)}
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                       "multi_problem_golden.json")
+        "max_step": 10000,
+        "min_value": 1e-4,
+        "steps": steps,
+        "values": exp_decay_values(10000, steps),
+    }
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "multi_problem_golden.json")
     with open(out, "w") as f:
         json.dump(golden, f, indent=1, sort_keys=True)
         f.write("\n")
