@@ -27,7 +27,7 @@ TF_GRAPH = "tf_graph: configures TensorFlow graph, session, summary or debugger 
 DTYPE = "dtype: TF's precision settings; use t2t-trainer --bf16 for mixed precision"
 UNUSED_IN_T2T = "unused_in_t2t: read nowhere in T2T 1.15.7 either"
 NOT_HERE = "not_here: belongs to a model family or feature t2t does not have yet"
-MULTIPROBLEM = "multiproblem: T2T's multi-problem training is not available in t2t"
+MULTIPROBLEM = "multiproblem: decoding a T2T multi-problem (task id in the inputs) is not in t2t"
 MEDIA = "media: image / video decoding output, for problems t2t does not have yet"
 
 INERT_HPARAMS: dict[str, str] = {
@@ -89,18 +89,6 @@ INERT_HPARAMS: dict[str, str] = {
     "force_full_predict": NOT_HERE,
     "eval_run_autoregressive": NOT_HERE,
     "warm_start_from_second": NOT_HERE,
-    # multi-problem
-    "multiproblem_schedule_threshold": MULTIPROBLEM,
-    "multiproblem_per_task_threshold": MULTIPROBLEM,
-    "multiproblem_schedule_max_examples": MULTIPROBLEM,
-    "multiproblem_mixing_schedule": MULTIPROBLEM,
-    "multiproblem_reweight_label_loss": MULTIPROBLEM,
-    "multiproblem_label_weight": MULTIPROBLEM,
-    "multiproblem_target_eval_only": MULTIPROBLEM,
-    "multiproblem_vocab_size": MULTIPROBLEM,
-    "multiproblem_max_input_length": MULTIPROBLEM,
-    "multiproblem_max_target_length": MULTIPROBLEM,
-    "multiproblem_fixed_train_length": MULTIPROBLEM,
 }
 
 INERT_DECODE_HPARAMS: dict[str, str] = {

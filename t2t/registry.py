@@ -32,6 +32,7 @@ _PROBLEM_MODULES = tuple(
         "translate_ende",
         "translate_wmt",
         "imdb",
+        "lm1b_imdb",
         "cnn_dailymail",
         "mnist",
         "cifar",
@@ -51,6 +52,7 @@ _MODEL_MODULES = (
     "t2t.models.bytenet",
     "t2t.models.slicenet",
     "t2t.models.evolved_transformer",
+    "t2t.models.multimodel",
 )
 # Each model's hparams sets sit beside it in `<model>_hparams.py`.
 _HPARAMS_MODULES = (
@@ -65,6 +67,7 @@ _HPARAMS_MODULES = (
     "t2t.models.bytenet_hparams",
     "t2t.models.slicenet_hparams",
     "t2t.models.evolved_transformer_hparams",
+    "t2t.models.multimodel_hparams",
 )
 _MODALITY_MODULES = tuple(
     f"t2t.modalities.{name}"

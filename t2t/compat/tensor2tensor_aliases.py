@@ -36,6 +36,8 @@ MODULE_ALIASES: dict[str, str] = {
     "tensor2tensor.data_generators.speech_recognition": "t2t.problems.speech_recognition",
     "tensor2tensor.data_generators.librispeech": "t2t.problems.librispeech",
     "tensor2tensor.data_generators.audio_encoder": "t2t.data.audio",
+    "tensor2tensor.data_generators.multi_problem": "t2t.problems.multi_problem",
+    "tensor2tensor.data_generators.lm1b_imdb": "t2t.problems.lm1b_imdb",
     "tensor2tensor.models.transformer": "t2t.models.transformer",
     "tensor2tensor.models.lstm": "t2t.models.lstm",
     "tensor2tensor.utils.bleu_hook": "t2t.compat.bleu_hook",

@@ -20,7 +20,7 @@ from torch import nn
 from t2t.errors import HParamsError
 from t2t.hparams import HParams, copy_hparams
 from t2t.layers.initializers import initialize_module
-from t2t.modalities import overrides
+from t2t.modalities import multi_problem_loss, overrides
 from t2t.modalities.base import (
     Modality,
     ModalitySpec,
@@ -260,6 +260,9 @@ class T2TModel(nn.Module):
             raise HParamsError("the problem hparams have no 'targets' modality: no loss")
         value = overrides.override(self.hparams, "loss", TARGETS)
         loss_fn = overrides.resolve_loss(value, self.modalities[TARGETS], TARGETS)
+        tasks = _problem_value(self.problem_hparams, "multiproblem_tasks", None)
+        if tasks:  # a MultiProblem: per-task losses (t2t.problems.multi_problem)
+            return self._multi_problem_loss(loss_fn, logits, features, tasks)
         num, den = loss_fn(
             logits,
             features[TARGETS],
@@ -271,5 +274,26 @@ class T2TModel(nn.Module):
         return {
             "training": num / torch.clamp(den, min=1.0),
             "training_num": num,
+            "training_den": den,
+        }
+
+    def _multi_problem_loss(self, loss_fn, logits, features, tasks) -> Losses:
+        """T2T's aggregate_task_losses. The per-task losses (detached) are kept in
+        `self.multiproblem_summaries` ({"<task>_loss": value}); not in the returned dict,
+        whose other entries a trainer adds to the loss."""
+        num, den, summaries = multi_problem_loss.aggregate_task_losses(
+            loss_fn,
+            logits,
+            features[TARGETS],
+            self._mode_hparams(),
+            self.vocab_sizes.get(TARGETS),
+            tasks,
+            float(_problem_value(self.problem_hparams, "loss_multiplier", 1.0)),
+        )
+        self.multiproblem_summaries = summaries
+        den = torch.as_tensor(den, dtype=torch.float32, device=logits.device)
+        return {
+            "training": num / torch.clamp(den, min=1.0),
+            "training_num": torch.as_tensor(num, device=logits.device),
             "training_den": den,
         }

@@ -158,6 +158,12 @@ def make_batches(
         problem = registry.problem(problem)
     if not 0 <= rank < world_size:
         raise DataError(f"rank {rank} is not in [0, world_size={world_size})")
+    if hasattr(problem, "mixed_batches"):  # a MultiProblem draws from its tasks' files
+        return problem.mixed_batches(
+            mode, hparams, data_dir, rank=rank, world_size=world_size, num_workers=num_workers,
+            seed=seed, repeat=repeat, shuffle=shuffle, dataset_split=dataset_split,
+            preprocess=preprocess,
+        )  # fmt: skip
     pack_length, pack_keys = _packing_for(problem, hparams)
     is_training = mode == problem_lib.Modes.TRAIN
     hparams = _with_data_dir(hparams, data_dir)

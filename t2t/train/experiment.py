@@ -73,6 +73,9 @@ def metrics_fn_for(exp: Experiment) -> trainer.MetricsFn:
 
     # T2T weights every metric with hparams.weights_fn["targets"] or the modality's default.
     weights_fn = exp.model.metrics_weights_fn()
+    tasks = getattr(exp.problem.get_hparams(exp.hparams), "multiproblem_tasks", None)
+    if tasks:
+        return _multi_problem_metrics_fn(names, tasks)
 
     def metrics_fn(logits: torch.Tensor, features: dict[str, torch.Tensor]) -> dict[str, Any]:
         """{eval key: (value_sum, weight_sum)} of every metric for logits [B, T, V] of one batch."""
@@ -81,6 +84,25 @@ def metrics_fn_for(exp: Experiment) -> trainer.MetricsFn:
             eval_metric_key(exp.problem_name, name): METRICS_FNS[name](
                 logits, labels, weights_fn=weights_fn
             )
+            for name in names
+        }
+
+    return metrics_fn
+
+
+def _multi_problem_metrics_fn(names: list[str], tasks: list) -> trainer.MetricsFn:
+    """Every metric per task of a MultiProblem, on the tokens after the task's id (T2T's
+    `metrics-<task>/targets/<metric>`)."""
+    from t2t.modalities.multi_problem_loss import weights_multi_problem
+
+    def metrics_fn(logits: torch.Tensor, features: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """{eval key: (value_sum, weight_sum)} per task and metric for logits [B, T, V]."""
+        labels, logits = features["targets"], logits.float()
+        return {
+            eval_metric_key(task_name, name): METRICS_FNS[name](
+                logits, labels, weights_fn=lambda x, t=task_id: weights_multi_problem(x, t)
+            )
+            for task_name, task_id, _ in tasks
             for name in names
         }
 

@@ -36,6 +36,7 @@ MODEL_SETS = {
     "byte_net": ["bytenet_base"],
     "slice_net": ["slicenet_1tiny"],
     "evolved_transformer": ["evolved_transformer_tiny"],
+    "multi_model": ["multimodel_tiny"],  # both sets: tests/models/test_multimodel.py
 }
 LANGUAGE_MODELS = {"attention_lm"}  # built for a problem without inputs
 # T2T's behaviour: an example's output depends on its batch's input padding (the Neural
