@@ -111,19 +111,23 @@ class TransformerMemory(Transformer):
     def body(self, features: Features) -> torch.Tensor:
         """Embedded {"targets": [B, T, H]} (and "chunk_number") -> decoder output [B, T, H].
 
+        With inputs (a set without `unconditional`), every chunk also attends to the
+        encoder output, without memory there, as in T2T.
+
         Raises:
-            ValueError: more than split_targets_max_chunks chunks; an encoder-decoder setup.
+            ValueError: more than split_targets_max_chunks chunks.
         """
+        encoded = None
         if self.has_input:
-            raise ValueError("transformer_memory is a language model: set unconditional=True")
+            encoded = self.encoder(features["inputs"], features.get("target_space_id"))
         targets = features["targets"]
         if "chunk_number" in features:
             chunk_number = features.get("chunk_number_raw", features["chunk_number"])
             chunk_number = chunk_number.reshape(targets.shape[0], -1)[:, 0].long()  # [B]
-            return self._chunk(targets, chunk_number)
-        return self._chunks(targets)
+            return self._chunk(targets, chunk_number, encoded)
+        return self._chunks(targets, encoded)
 
-    def _chunks(self, targets: torch.Tensor) -> torch.Tensor:
+    def _chunks(self, targets: torch.Tensor, encoded: tuple | None = None) -> torch.Tensor:
         """Targets [B, T, H] read chunk by chunk from an empty memory -> [B, T, H]."""
         hp = self.hparams
         batch, length, _ = targets.shape
@@ -140,16 +144,21 @@ class TransformerMemory(Transformer):
         outputs = []
         for i in range(count):
             number = torch.full((batch,), i, dtype=torch.long, device=targets.device)
-            outputs.append(self._chunk(padded[:, i * size : (i + 1) * size], number))
+            outputs.append(self._chunk(padded[:, i * size : (i + 1) * size], number, encoded))
         self.reset_memory()  # nothing of this batch leaks into the next call
         return torch.cat(outputs, dim=1)[:, :length]
 
-    def _chunk(self, targets: torch.Tensor, chunk_number: torch.Tensor) -> torch.Tensor:
-        """One chunk [B, L, H] with chunk numbers [B] through the decoder and the memories."""
+    def _chunk(
+        self, targets: torch.Tensor, chunk_number: torch.Tensor, encoded: tuple | None = None
+    ) -> torch.Tensor:
+        """One chunk [B, L, H] with chunk numbers [B] through the decoder and the memories.
+
+        encoded: (encoder output [B, S, H], its bias [B, 1, 1, S]) or None.
+        """
         self_bias = self.decoder_self_bias(targets)  # [1, 1, L, L]
         x = _dropout(self.positions(common.shift_right(targets)), self.hparams, self.training)
         for layer, memory in zip(self.decoder.layers, self.memories):
-            x = _layer_with_memory(layer, memory, x, self_bias, chunk_number)
+            x = _layer_with_memory(layer, memory, x, self_bias, chunk_number, encoded)
         return self.decoder.final(None, x)
 
 
@@ -159,10 +168,12 @@ def _layer_with_memory(
     x: torch.Tensor,
     self_bias: torch.Tensor,
     chunk_number: torch.Tensor,
+    encoded: tuple | None = None,
 ) -> torch.Tensor:
-    """A decoder layer (no encoder) whose self-attention goes through `memory`.
+    """A decoder layer whose self-attention goes through `memory`.
 
-    x: [B, L, H]; self_bias: [1 or B, 1, L, L]; chunk_number: [B]. Returns [B, L, H].
+    x: [B, L, H]; self_bias: [1 or B, 1, L, L]; chunk_number: [B]; encoded: (encoder
+    output [B, S, H], bias [B, 1, 1, S]) or None. Returns [B, L, H].
     """
     wrapped = layer.self_attention
     query = wrapped.pre(None, x)  # [B, L, H]
@@ -172,6 +183,8 @@ def _layer_with_memory(
     y = wrapped.sublayer(query, antecedent, bias=bias)  # [B, L, H]
     y = memory.post_attention(token, y)
     x = wrapped.post(x, y)
+    if encoded is not None:
+        x = layer.encdec_attention(x, encoded[0], bias=encoded[1])
     return layer.ffn(x)
 
 

@@ -132,6 +132,21 @@ def test_one_chunk_equals_the_plain_transformer():
         torch.testing.assert_close(model({"targets": targets})[0], plain({"targets": targets})[0])
 
 
+def test_conditional_chunks_attend_to_the_inputs():
+    """Without `unconditional`, every chunk attends to the encoder output too (as in T2T)."""
+    torch.manual_seed(0)
+    hp = tiny(MEMORY_SETS[0], unconditional=False)
+    problem = lm_problem()
+    problem.modality["inputs"] = "symbol"
+    problem.vocab_size["inputs"] = 11
+    model = registry.model("transformer_memory")(hp, problem)
+    assert model.has_input
+    targets = torch.randint(1, 11, (2, 2 * CHUNK))
+    logits, losses = model({"inputs": torch.randint(1, 11, (2, 3)), "targets": targets})
+    losses["training"].backward()
+    assert logits.shape == (2, 2 * CHUNK, 11)
+
+
 def test_too_many_chunks_and_no_chunking_are_errors():
     model = build(split_targets_max_chunks=2)
     with pytest.raises(ValueError, match="split_targets_max_chunks"):
