@@ -73,9 +73,10 @@ INERT_HPARAMS: dict[str, str] = {
     "max_area_width": NOT_HERE,
     "max_area_height": NOT_HERE,
     "memory_height": NOT_HERE,
-    "split_targets_chunk_length": NOT_HERE,  # transformer_memory
-    "split_targets_max_chunks": NOT_HERE,
+    # transformer_memory chunks the targets inside its forward pass, so there is no
+    # pipeline to stride chunks across steps, nor a fixed number of memory rows to size
     "split_targets_strided_training": NOT_HERE,
+    "recurrent_memory_batch_size": NOT_HERE,
     "gumbel_noise_weight": NOT_HERE,
     "hard_attention_k": NOT_HERE,
     "parameter_attention_key_channels": NOT_HERE,

@@ -53,6 +53,7 @@ _MODEL_MODULES = (
     "t2t.models.slicenet",
     "t2t.models.evolved_transformer",
     "t2t.models.multimodel",
+    "t2t.models.transformer_memory",
 )
 # Each model's hparams sets sit beside it in `<model>_hparams.py`.
 _HPARAMS_MODULES = (
@@ -68,6 +69,7 @@ _HPARAMS_MODULES = (
     "t2t.models.slicenet_hparams",
     "t2t.models.evolved_transformer_hparams",
     "t2t.models.multimodel_hparams",
+    "t2t.models.transformer_memory_hparams",
 )
 _MODALITY_MODULES = tuple(
     f"t2t.modalities.{name}"

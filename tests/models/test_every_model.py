@@ -37,8 +37,10 @@ MODEL_SETS = {
     "slice_net": ["slicenet_1tiny"],
     "evolved_transformer": ["evolved_transformer_tiny"],
     "multi_model": ["multimodel_tiny"],  # both sets: tests/models/test_multimodel.py
+    # every set: tests/models/test_transformer_memory.py
+    "transformer_memory": ["transformer_wikitext103_l4k_memory_v0"],
 }
-LANGUAGE_MODELS = {"attention_lm"}  # built for a problem without inputs
+LANGUAGE_MODELS = {"attention_lm", "transformer_memory"}  # built for a problem without inputs
 # T2T's behaviour: an example's output depends on its batch's input padding (the Neural
 # GPU's state spans the padded length; SliceNet's attention does not mask padding).
 PADDING_DEPENDENT = {"neural_gpu", "diagonal_neural_gpu", "slice_net"}
