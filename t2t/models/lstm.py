@@ -16,6 +16,10 @@ attention = dense([cell output, context]) per head; the output is the attention
 (output_attention). The `num_heads` heads share one mechanism
 (T2T passes the same object num_heads times) but have their own attention layers.
 
+With `max_area_width` > 1 (lstm_area_attention_*) the mechanism attends to areas of up to
+that many consecutive encoder outputs (`t2t.layers.area_attention`): area keys from the
+mechanism's keys (`area_key_mode`), area values from the encoder outputs (`area_value_mode`).
+
 Departure from T2T: T2T builds its attention mechanisms without `memory_sequence_length`,
 so padded encoder positions (zero outputs) take part in the softmax and an example's
 output depends on how much padding its batch has. We mask padded positions.
