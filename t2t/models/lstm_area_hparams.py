@@ -2,9 +2,9 @@
 
 The Luong-attention decoder attends to areas of 1..max_area_width consecutive encoder
 outputs: an area's key is the mean of its keys (`area_key_mode`), its value the sum of its
-values (`area_value_mode`); see `t2t.layers.area_attention`. T2T 1.15.7 cannot build these
-sets (they pass tf.contrib.seq2seq an argument, custom_key_value_fn, that TF 1.15 lacks);
-here they run as the authors meant.
+values (`area_value_mode`); see `t2t.layers.area_attention`. T2T 1.15.7 fails to build these
+sets (a ValueError while building the graph, recorded in
+tests/golden/models/transformer_sets_param_counts.json); here they run as the authors meant.
 """
 
 from t2t import registry

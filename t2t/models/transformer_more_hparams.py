@@ -55,8 +55,9 @@ def update_hparams_for_vq_gating(hparams: HParams) -> HParams:
 def transformer_base_vq_ada_32ex_packed() -> HParams:
     """lm1b packed: 32 experts with VQ gating, Adafactor, post-norm ("none" / "dan").
 
-    T2T 1.15.7 cannot build this set (its codebook has 16 entries, from z_size 4, but the
-    per-expert scales 32); here the codebook has one entry per expert, as meant.
+    T2T 1.15.7 fails to build this set (a ValueError; its first codebook has 16 entries,
+    from z_size 4, against 32 per-expert scales); here the codebook has one entry per
+    expert, as meant.
     """
     return _update(
         update_hparams_for_vq_gating(transformer_base_v2()),
