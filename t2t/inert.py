@@ -40,7 +40,6 @@ INERT_HPARAMS: dict[str, str] = {
     "attention_variables_3d": TPU,
     "mlperf_mode": TPU,
     # precision
-    "activation_dtype": DTYPE,
     "weight_dtype": DTYPE,
     "gpu_automatic_mixed_precision": DTYPE,
     "mixed_precision_optimizer_loss_scaler": DTYPE,
@@ -67,11 +66,15 @@ INERT_HPARAMS: dict[str, str] = {
     "moe_hidden_sizes": NOT_HERE,
     "video_num_input_frames": NOT_HERE,
     "video_num_target_frames": NOT_HERE,
-    "area_value_mode": NOT_HERE,
-    "area_key_mode": NOT_HERE,
     "num_area_layers": NOT_HERE,
-    "max_area_width": NOT_HERE,
-    "max_area_height": NOT_HERE,
+    "max_area_height": NOT_HERE,  # area attention: 1-D (LSTM) only
+    # VQ gating: T2T's bottleneck sets them; its vq path never reads them
+    "noise_dev": UNUSED_IN_T2T,
+    "bottleneck_kind": UNUSED_IN_T2T,
+    "z_size": NOT_HERE,  # the codebook has one entry per expert (T2T rewrites z_size)
+    "epsilon": NOT_HERE,  # EMA codebook updates (ema=True is refused)
+    "decay": NOT_HERE,
+    "num_samples": NOT_HERE,  # soft_em (refused)
     "memory_height": NOT_HERE,
     # transformer_memory chunks the targets inside its forward pass, so there is no
     # pipeline to stride chunks across steps, nor a fixed number of memory rows to size
@@ -79,8 +82,6 @@ INERT_HPARAMS: dict[str, str] = {
     "recurrent_memory_batch_size": NOT_HERE,
     "gumbel_noise_weight": NOT_HERE,
     "hard_attention_k": NOT_HERE,
-    "parameter_attention_key_channels": NOT_HERE,
-    "parameter_attention_value_channels": NOT_HERE,
     "position_features": NOT_HERE,
     "proximity_bias": NOT_HERE,
     "heads_share_relative_embedding": NOT_HERE,  # dot_product_relative_v2 variants

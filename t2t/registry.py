@@ -59,7 +59,9 @@ _MODEL_MODULES = (
 _HPARAMS_MODULES = (
     "t2t.models.transformer_hparams",
     "t2t.models.transformer_librispeech_hparams",
+    "t2t.models.transformer_more_hparams",
     "t2t.models.lstm_hparams",
+    "t2t.models.lstm_area_hparams",
     *(f"t2t.models.{name}_hparams" for name in _IMAGE_MODELS),
     "t2t.models.research.universal_transformer_hparams",
     "t2t.models.research.attention_lm_hparams",

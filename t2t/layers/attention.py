@@ -326,6 +326,10 @@ class MultiheadAttention(nn.Module):
             )
         self.num_heads = num_heads
         self.dropout = dropout
+        # keep_logits: the next calls leave (logits, weights) [B, h, Lq, Lk], with their
+        # gradients, in `kept` (supervised attention's loss reads them).
+        self.keep_logits = False
+        self.kept: tuple[torch.Tensor, torch.Tensor] | None = None
         self.dropout_broadcast_dims = list(dropout_broadcast_dims)
         self.max_relative_position = max_relative_position
         self.q = nn.Linear(query_depth, key_depth, bias=False)
@@ -403,7 +407,7 @@ class MultiheadAttention(nn.Module):
 
     def _attend(self, q, k, v, bias):
         """q [B, h, Lq, dk], k [B, h, Lk, dk], v [B, h, Lk, dv] -> [B, h, Lq, dv]."""
-        if self.max_relative_position or self.dropout_broadcast_dims:
+        if self.max_relative_position or self.dropout_broadcast_dims or self.keep_logits:
             return self._explicit_attention(q, k, v, bias)
         if _RECORDER.get() is not None:  # the weights are wanted: compute them in hand
             return self._explicit_attention(q, k, v, bias)
@@ -458,6 +462,8 @@ class MultiheadAttention(nn.Module):
         if bias is not None:
             logits = logits + bias.to(logits.dtype)
         weights = softmax_last(logits)
+        if self.keep_logits:
+            self.kept = (logits, weights)
         recorder = _RECORDER.get()
         if recorder is not None:
             recorder.record(self, weights)

@@ -243,9 +243,9 @@ class MoEFeedForward(nn.Module):
     `T2TModel.auxiliary_losses` collects it for the trainer (T2T appends it to `losses`).
     local_moe: experts with one hidden layer of `filter_size` (T2T's ffn_expert_fn).
     local_moe_tpu: hidden `filter_size // 2`, capacity overhead by mode.
-    Departures from T2T's transformer: the gating noise is added in training only (T2T's
-    transformer passes train=True always) and local_moe scales its loss by `moe_loss_coef`
-    (T2T's call leaves local_moe's default 1e-2, the hparam's default).
+    Departure from T2T's transformer: the gating noise is added in training only (T2T's
+    transformer passes train=True always). `vq`: `t2t.layers.vq_gating.VQLocalMoE`
+    arguments for local_moe with gating_type "vq" (None: noisy top-k gating).
     """
 
     def __init__(
@@ -258,12 +258,17 @@ class MoEFeedForward(nn.Module):
         loss_coef: float = 1e-2,
         overhead_train: float = 1.0,
         overhead_eval: float = 2.0,
+        vq: dict | None = None,
     ) -> None:
         super().__init__()
         self.kind = kind
         self.overheads = (overhead_train, overhead_eval)
         self.aux_loss: torch.Tensor | None = None
-        if kind == "local_moe":
+        if kind == "local_moe" and vq is not None:  # gating_type "vq": VQLocalMoE arguments
+            from t2t.layers.vq_gating import VQLocalMoE  # (vq_gating imports this module)
+
+            self.moe = VQLocalMoE(depth, filter_size, num_experts, k, loss_coef, **vq)
+        elif kind == "local_moe":
             self.moe = LocalMoE(depth, [filter_size], depth, num_experts, k, loss_coef)
         else:
             self.moe = LocalMoETPU(depth, filter_size // 2, depth, num_experts, loss_coef)

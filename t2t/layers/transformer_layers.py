@@ -17,6 +17,7 @@ from t2t.errors import HParamsError
 from t2t.layers.attention import MultiheadAttention
 from t2t.layers.ffn import ConvReluConv, DenseReluDense
 from t2t.layers.mixture_of_experts import MoEFeedForward
+from t2t.layers.parameter_attention import ParameterAttention
 from t2t.layers.prepostprocess import PrePostProcess
 from t2t.layers.sru import SRU
 
@@ -45,6 +46,8 @@ class LayerConfig:
     max_relative_position: int = 0  # > 0: relative self-attention
     use_pad_remover: bool = True
     moe: dict = field(default_factory=dict)  # ffn_layer local_moe(_tpu): MoEFeedForward args
+    parameter_attention_key_depth: int = 0  # ffn_layer parameter_attention; 0: hidden_size
+    parameter_attention_value_depth: int = 0
 
 
 def _processors(cfg: LayerConfig) -> tuple[PrePostProcess, PrePostProcess]:
@@ -91,12 +94,24 @@ def _ffn(cfg: LayerConfig, padding: str = "SAME") -> nn.Module:
         return MoEFeedForward(cfg.ffn_layer, cfg.hidden_size, cfg.filter_size, **cfg.moe)
     if cfg.ffn_layer == "sru":
         return SRU(cfg.hidden_size)
+    if cfg.ffn_layer == "parameter_attention":
+        hidden = cfg.hidden_size
+        return ParameterAttention(
+            hidden,
+            cfg.parameter_attention_key_depth or hidden,
+            cfg.parameter_attention_value_depth or hidden,
+            hidden,
+            cfg.filter_size,
+            cfg.num_heads,
+            cfg.attention_dropout,
+        )
     if cfg.ffn_layer == "none":
         return nn.Identity()
     if cfg.ffn_layer not in ("dense_relu_dense", "conv_hidden_relu"):
         raise HParamsError(
             f"ffn_layer {cfg.ffn_layer!r} is not supported; use dense_relu_dense "
-            "(alias conv_hidden_relu), conv_relu_conv, local_moe, local_moe_tpu, sru or none"
+            "(alias conv_hidden_relu), conv_relu_conv, local_moe, local_moe_tpu, "
+            "parameter_attention, sru or none"
         )
     return DenseReluDense(
         cfg.hidden_size, cfg.filter_size, cfg.relu_dropout, cfg.relu_dropout_broadcast_dims

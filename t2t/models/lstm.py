@@ -16,6 +16,10 @@ attention = dense([cell output, context]) per head; the output is the attention
 (output_attention). The `num_heads` heads share one mechanism
 (T2T passes the same object num_heads times) but have their own attention layers.
 
+With `max_area_width` > 1 (lstm_area_attention_*) the mechanism attends to areas of up to
+that many consecutive encoder outputs (`t2t.layers.area_attention`): area keys from the
+mechanism's keys (`area_key_mode`), area values from the encoder outputs (`area_value_mode`).
+
 Departure from T2T: T2T builds its attention mechanisms without `memory_sequence_length`,
 so padded encoder positions (zero outputs) take part in the softmax and an example's
 output depends on how much padding its batch has. We mask padded positions.
@@ -31,7 +35,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from t2t import registry
 from t2t.errors import HParamsError
 from t2t.hparams import HParams
-from t2t.layers import initializers, sequence_ops
+from t2t.layers import area_attention, initializers, sequence_ops
 from t2t.layers.initializers import own_init
 from t2t.models.t2t_model import Features, T2TModel
 
@@ -166,17 +170,31 @@ class AttentionDecoder(nn.Module):
         self.output_layer = None
         if self.output_attention and hp.num_heads > 1:
             self.output_layer = nn.Linear(hp.num_heads * attention_size, hidden_size)
+        # Area attention (lstm_area_attention_*): attend to runs of 1..max_area_width
+        # encoder positions (t2t.layers.area_attention).
+        self.max_area_width = hp.get("max_area_width", 1)
+        self.area_key_mode = hp.get("area_key_mode", "none")
+        self.area_value_mode = hp.get("area_value_mode", "none")
 
     def initial_attention(self, batch: int, like: torch.Tensor) -> torch.Tensor:
         """The attention vector fed to the first step: zeros [B, heads * attention size]."""
         return like.new_zeros(batch, self.num_heads * self.attention_layers[0].out_features)
 
     def memory_keys_and_bias(self, memory: torch.Tensor, memory_lengths: torch.Tensor):
-        """(keys [B, S, U], bias [B, S]: -1e9 past each memory length)."""
+        """(values [B, S, M], keys [B, S, U], bias [B, S]: -1e9 past each memory length).
+
+        With area attention S counts areas: the values and keys are the areas' (T2T's
+        custom_key_value_fn), and an area holding padding gets the -1e9 bias (T2T's
+        area mask)."""
         keys = self.attention.memory_layer(memory)  # [B, S, U]
         positions = torch.arange(memory.shape[1], device=memory.device)[None, :]
-        memory_bias = (positions >= memory_lengths[:, None]).to(memory.dtype) * -1e9  # [B, S]
-        return keys, memory_bias
+        padding = positions >= memory_lengths[:, None]  # [B, S]
+        if self.max_area_width > 1:
+            width = self.max_area_width
+            keys = area_attention.area_keys(keys, width, self.area_key_mode, self.training)
+            memory = area_attention.area_values(memory, width, self.area_value_mode)
+            padding = area_attention.area_padding(padding, width)  # [B, A]
+        return memory, keys, padding.to(memory.dtype) * -1e9
 
     def step(self, x_t, state, attention, memory, keys, memory_bias):
         """One decoder step: x_t [N, D], attention [N, A], state (h, c) [layers, N, H], memory
@@ -192,7 +210,7 @@ class AttentionDecoder(nn.Module):
 
     def forward(self, x, lengths, state, memory, memory_lengths):
         """x [B, T, D] shifted targets; memory [B, S, M] -> outputs [B, T, out]."""
-        keys, memory_bias = self.memory_keys_and_bias(memory, memory_lengths)
+        memory, keys, memory_bias = self.memory_keys_and_bias(memory, memory_lengths)
         attention = self.initial_attention(x.shape[0], x)
         outputs = []
         for t in range(x.shape[1]):
@@ -280,7 +298,9 @@ class Seq2seqBody(nn.Module):
             memory, state = self.encode(inputs)  # [B, S, M]; (h, c) [layers, B, H]
             if self.attention:
                 memory_lengths = _memory_lengths(raw_inputs, inputs)
-                keys, memory_bias = self.decoder.memory_keys_and_bias(memory, memory_lengths)
+                memory, keys, memory_bias = self.decoder.memory_keys_and_bias(
+                    memory, memory_lengths
+                )
                 states["shared"] = {"memory": memory, "keys": keys, "memory_bias": memory_bias}
                 states["attention"] = self.decoder.initial_attention(batch, like)
         if state is None:

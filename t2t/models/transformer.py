@@ -20,7 +20,9 @@ from t2t.hparams import HParams
 from t2t.layers import attention as attn
 from t2t.layers import common
 from t2t.layers import transformer_layers as tl
+from t2t.layers.attention_loss import encoder_decoder_attention_loss
 from t2t.layers.timing_signal import get_timing_signal_1d, timing_signal_at
+from t2t.layers.vq_gating import vq_arguments
 from t2t.models.t2t_model import Features, T2TModel
 
 _SELF_ATTENTION_TYPES = ("dot_product", "dot_product_relative")
@@ -67,21 +69,32 @@ def layer_config(hparams: HParams) -> tl.LayerConfig:
         max_relative_position=hp.max_relative_position if relative else 0,
         use_pad_remover=hp.use_pad_remover,
         moe=moe_config(hp) if hp.ffn_layer.startswith("local_moe") else {},
+        parameter_attention_key_depth=hp.get("parameter_attention_key_channels", 0),
+        parameter_attention_value_depth=hp.get("parameter_attention_value_channels", 0),
     )
 
 
 def moe_config(hparams: HParams) -> dict:
     """`MoEFeedForward` arguments from T2T's moe_* hparams (ffn_layer local_moe / _tpu)."""
     hp = hparams
-    if hp.get("gating_type", "topk") != "topk":
-        raise HParamsError(f"gating_type {hp.gating_type!r} is not supported; use topk")
-    return dict(
+    gating = hp.get("gating_type", "topk")
+    if gating not in ("topk", "vq") or (gating == "vq" and hp.ffn_layer != "local_moe"):
+        raise HParamsError(
+            f"gating_type {gating!r} is not supported with ffn_layer {hp.ffn_layer!r}; use "
+            "topk (or vq with local_moe)"
+        )
+    config = dict(
         num_experts=hp.moe_num_experts,
         k=hp.moe_k,
-        loss_coef=hp.moe_loss_coef,
+        # T2T's transformer_ffn_layer calls local_moe without a coefficient: its default
+        # 1e-2 applies whatever moe_loss_coef says (local_moe_tpu does read moe_loss_coef).
+        loss_coef=1e-2 if hp.ffn_layer == "local_moe" else hp.moe_loss_coef,
         overhead_train=hp.get("moe_overhead_train", 1.0),
         overhead_eval=hp.get("moe_overhead_eval", 2.0),
     )
+    if gating == "vq":
+        config["vq"] = vq_arguments(hp)
+    return config
 
 
 class _Positions(nn.Module):
@@ -268,7 +281,37 @@ class Transformer(T2TModel):
             position = packing.targets_position
             shifted = shifted * (position != 0).unsqueeze(-1).to(shifted.dtype)  # [B, T, 1]
         x = _dropout(self.positions(shifted, positions=position), self.hparams, self.training)
-        return self.decoder(x, self_bias, memory, memory_bias)
+        supervised = self._supervised_attentions(features)
+        if not supervised:
+            return self.decoder(x, self_bias, memory, memory_bias)
+        try:
+            output = self.decoder(x, self_bias, memory, memory_bias)
+            kept = [attention.kept for attention in supervised]
+        finally:
+            for attention in supervised:
+                attention.keep_logits, attention.kept = False, None
+        hp = self.hparams
+        loss = encoder_decoder_attention_loss(
+            features["expected_attentions"],
+            [logits for logits, _ in kept],
+            [weights for _, weights in kept],
+            hp.expected_attention_loss_type,
+            hp.expected_attention_loss_multiplier,
+        )
+        return output, {"attention_loss": loss}
+
+    def _supervised_attentions(self, features: Features) -> list[nn.Module]:
+        """The decoder's encoder-decoder attentions, set to keep their logits, when the
+        hparams ask for supervised attention (transformer_supervised_attention) and the
+        features carry "expected_attentions" [B, T, S]; else []."""
+        if "expected_attentions" not in features or not self.has_input:
+            return []
+        if not self.hparams.get("expected_attention_loss_type"):
+            return []
+        attentions = [layer.encdec_attention.sublayer for layer in self.decoder.layers]
+        for attention in attentions:
+            attention.keep_logits = True
+        return attentions
 
     # ---- fast (cached) decoding -----------------------------------------------------
 

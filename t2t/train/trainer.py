@@ -101,7 +101,8 @@ class TrainConfig:
         weight_noise: T2T's weight noise on the body's weights (hparams.weight_noise).
         scheduled_sampling: replaces the training forward pass (hparams.scheduled_sampling_*);
             None: plain teacher forcing.
-        autocast_dtype: "bfloat16" for mixed precision (autocast), or None.
+        autocast_dtype: "bfloat16" (or "float16") for mixed precision (autocast), or None;
+            from_hparams takes hparams.activation_dtype when none is given.
         compile: wrap the model with torch.compile.
         device: "cpu", "cuda" or None (CUDA if available).
         progress_bar: tqdm progress bar on the console.
@@ -145,7 +146,19 @@ class TrainConfig:
             scheduled_sampling=ScheduledSampling.from_hparams(hparams),
         )
         values.update(kwargs)
+        if not values.get("autocast_dtype"):
+            values["autocast_dtype"] = autocast_dtype_of(hparams)
         return cls(**values)
+
+
+def autocast_dtype_of(hparams: Any) -> str | None:
+    """T2T's `activation_dtype` as an autocast dtype: "bfloat16" / "float16", else None.
+
+    T2T cast activations to that type and kept float32 weights; autocast does the same for
+    matmuls and convolutions. T2T also scaled the loss for float16; t2t does not.
+    """
+    dtype = hparams.get("activation_dtype", "float32")
+    return dtype if dtype in ("bfloat16", "float16") else None
 
 
 # ---- pieces of the loop ---------------------------------------------------------------------
