@@ -232,9 +232,9 @@ class AttentionLmMoe(T2TModel):
         self.layers = nn.ModuleList()
         for i, kind in enumerate(self.kinds):
             memeff_ffn = hp.memory_efficient_ffn and i not in moe_layers
-            if "memory_efficient" in (kind,) or memeff_ffn:
-                if hp.layer_preprocess_sequence != "n":
-                    raise HParamsError("memory-efficient layers need layer_preprocess_sequence='n'")
+            memeff = kind == "memory_efficient" or memeff_ffn
+            if memeff and hp.layer_preprocess_sequence != "n":  # T2T asserts the same
+                raise HParamsError("memory-efficient layers need layer_preprocess_sequence='n'")
             attention = _sublayer(cfg, _attention(kind, hp), kind != "memory_efficient")
             ffn = _sublayer(cfg, _ffn(i in moe_layers, hp), not memeff_ffn)
             self.layers.append(nn.ModuleList([attention, ffn]))
