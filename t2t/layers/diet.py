@@ -110,8 +110,11 @@ class DietExperts(nn.Module):
         bound = math.sqrt(3)
         shapes = {"w1": (num_experts, depth, hidden_size), "w2": (num_experts, hidden_size, depth)}
         for name, shape in shapes.items():
-            init = torch.empty(shape).uniform_(-bound, bound)
-            self.register_buffer(name, self._store(init))
+            dtype = torch.int16 if self.params.quantize else torch.float32
+            weight = torch.empty(shape, dtype=dtype)
+            for expert in weight:  # one expert at a time: no full-size float32 copy
+                expert.copy_(self._store(torch.empty(shape[1:]).uniform_(-bound, bound)))
+            self.register_buffer(name, weight)
             rows, cols = (*shape[:2], 1), (shape[0], 1, shape[2])  # per-expert factored slots
             self.register_buffer(f"{name}_vr", torch.zeros(rows))
             self.register_buffer(f"{name}_vc", torch.zeros(cols))

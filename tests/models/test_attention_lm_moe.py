@@ -85,7 +85,7 @@ def test_every_set_trains_with_its_moe_loss(name):
     loss.backward()
     unused = set()
     if hp.use_inputs:  # as in T2T, the targets are embedded but the body reads the inputs
-        unused = {id(p) for p in model.target_bottom.parameters()}
+        unused = {id(p) for n, p in model.named_parameters() if n.endswith("_target_emb")}
     trainable = [p for p in model.parameters() if p.requires_grad and id(p) not in unused]
     assert all(p.grad is not None for p in trainable)
 
