@@ -2,7 +2,7 @@
 
 Run with the original's interpreter (not part of the test suite):
     nice -n 19 /tmp/t2t-original/bin/python \
-        tests/golden/models/make_attention_lm_moe_param_counts.py [set ...]
+        tests/golden/models/make_attention_lm_moe_param_counts.py [--kinds=...] [set ...]
 Writes attention_lm_moe_param_counts.json next to this script:
 
 - "as_built": the AttentionLmMoe graph of each set on T2T's test problem without inputs
@@ -28,7 +28,7 @@ import tensorflow as tf
 from tensor2tensor.data_generators import problem_hparams
 from tensor2tensor.layers import common_layers
 from tensor2tensor.models.research import attention_lm_moe  # noqa: F401
-from tensor2tensor.utils import expert_utils, hparam, registry
+from tensor2tensor.utils import expert_utils, registry
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "attention_lm_moe_param_counts.json")
@@ -66,21 +66,23 @@ def as_built(set_name):
 
 
 def moe_layer(set_name):
+    """local_moe's variables: its noisy top-k gating and E `ffn_expert_fn` experts (built
+    from the same calls; local_moe itself needs a DiscreteBottleneck hparams set in 1.15.7)."""
     tf.reset_default_graph()
     hp = registry.hparams(set_name)
     sizes = [int(s) for s in hp.moe_hidden_sizes.split(",")]
-    x = tf.zeros([2, 5, hp.hidden_size])
+    x = tf.zeros([10, hp.hidden_size])
     expert_fn = expert_utils.ffn_expert_fn(hp.hidden_size, sizes, hp.hidden_size)
-    gating = hparam.HParams(gating_type="topk")
-    expert_utils.local_moe(
-        x,
-        True,
-        expert_fn,
-        hp.moe_num_experts,
-        k=hp.moe_k,
-        loss_coef=hp.moe_loss_coef,
-        hparams=gating,
-    )
+    with tf.variable_scope("local_moe"):
+        gates, _ = expert_utils.noisy_top_k_gating(
+            x, hp.moe_num_experts, True, hp.moe_k, initializer=tf.zeros_initializer(),
+            noisy_gating=True, noise_epsilon=1e-2,
+        )
+        dispatcher = expert_utils.SparseDispatcher(hp.moe_num_experts, gates)
+        experts = expert_utils.Parallelism(
+            [expert_utils.DEFAULT_DEV_STRING] * hp.moe_num_experts, reuse=None
+        )
+        experts(expert_fn, dispatcher.dispatch(x))
     return _trainable()
 
 
@@ -93,38 +95,34 @@ def dense_ffn(set_name):
 
 
 def main():
-    counts = {}
-    if os.path.exists(OUT):
-        with open(OUT) as f:
-            counts = json.load(f)["counts"]
-    only = set(sys.argv[1:])
-    for set_name in SETS:
-        if only and set_name not in only:
-            continue
-        entry = {}
-        for kind, fn in (
-            ("as_built", as_built),
-            ("moe_layer", moe_layer),
-            ("dense_ffn", dense_ffn),
-        ):
+    """Args: set names (default SETS); "--kinds=a,b" measures only those kinds. Entries
+    already measured are kept; the file is re-read before each write, so two runs with
+    different kinds can share it."""
+    args = sys.argv[1:]
+    kinds = ("as_built", "moe_layer", "dense_ffn")
+    for arg in [a for a in args if a.startswith("--kinds=")]:
+        kinds = tuple(arg.split("=", 1)[1].split(","))
+        args.remove(arg)
+    fns = {"as_built": as_built, "moe_layer": moe_layer, "dense_ffn": dense_ffn}
+    for set_name in args or SETS:
+        for kind in kinds:
             try:
-                entry[kind] = fn(set_name)
+                value = fns[kind](set_name)
             except Exception as e:  # the original cannot build this
-                entry[kind] = f"error: {type(e).__name__}: {str(e).splitlines()[0][:120]}"
-        counts[set_name] = entry
-        print(set_name, entry, flush=True)
-        with open(OUT, "w") as f:
-            json.dump(
-                {
-                    "vocab": VOCAB,
-                    "problem": "test_problem_hparams without inputs",
-                    "counts": counts,
-                },
-                f,
-                indent=1,
-                sort_keys=True,
-            )
-            f.write("\n")
+                value = f"error: {type(e).__name__}: {str(e).splitlines()[0][:120]}"
+            print(set_name, kind, value, flush=True)
+            counts = {}
+            if os.path.exists(OUT):
+                with open(OUT) as f:
+                    counts = json.load(f)["counts"]
+            counts.setdefault(set_name, {})[kind] = value
+            with open(OUT, "w") as f:
+                json.dump(
+                    {"vocab": VOCAB, "problem": "test_problem_hparams without inputs",
+                     "counts": counts},
+                    f, indent=1, sort_keys=True,
+                )
+                f.write("\n")
 
 
 if __name__ == "__main__":
