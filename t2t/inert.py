@@ -63,7 +63,6 @@ INERT_HPARAMS: dict[str, str] = {
     # model families and features not here yet
     "compress_steps": NOT_HERE,
     "factored_logits": NOT_HERE,
-    "moe_hidden_sizes": NOT_HERE,
     "video_num_input_frames": NOT_HERE,
     "video_num_target_frames": NOT_HERE,
     "num_area_layers": NOT_HERE,
@@ -91,6 +90,15 @@ INERT_HPARAMS: dict[str, str] = {
     "force_full_predict": NOT_HERE,
     "eval_run_autoregressive": NOT_HERE,
     "warm_start_from_second": NOT_HERE,
+    # attention_lm_moe: LSH-sparse and reduced attention (no registered set selects them)
+    "lsh_num_hyperplanes": NOT_HERE,
+    "lsh_use_map_fn": NOT_HERE,
+    "attention_red_factor": NOT_HERE,
+    "attention_reduction_type": NOT_HERE,
+    "attention_nonlinearity": NOT_HERE,
+    # attention_lm_moe: one attention call per sequence instead of a mask between them;
+    # (a TF map_ids graph); the values are the same, t2t always masks
+    "attention_split_batch": TF_GRAPH,
 }
 
 INERT_DECODE_HPARAMS: dict[str, str] = {

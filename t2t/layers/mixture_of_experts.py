@@ -89,7 +89,7 @@ class BatchedExperts(nn.Module):
 
     def __init__(self, num_experts: int, sizes: list[int], scale: bool = True) -> None:
         super().__init__()
-        self.sizes, self.scale = sizes, scale
+        self.num_experts, self.sizes, self.scale = num_experts, sizes, scale
         self.weights = nn.ParameterList(
             nn.Parameter(torch.empty(num_experts, d_in, d_out))
             for d_in, d_out in zip(sizes[:-1], sizes[1:], strict=True)
@@ -110,8 +110,36 @@ class BatchedExperts(nn.Module):
         return x
 
 
+def group_by_expert(expert_ids: torch.Tensor, weights: torch.Tensor, num_experts: int):
+    """Lays each (token, expert) assignment with a non-zero gate out in an [E, C] grid.
+
+    Within an expert the tokens keep their order (T2T's SparseDispatcher does the same).
+
+    Args:
+        expert_ids: [N, k] the experts of each token.
+        weights: [N, k] their gates; a zero gate drops that assignment.
+        num_experts: E.
+
+    Returns:
+        (token, expert, slot, gate, capacity): four [M] tensors, one entry per kept
+        assignment (the token, its expert, its place among that expert's tokens, its gate),
+        and C, the most tokens any expert received.
+    """
+    keep = (weights != 0).reshape(-1)
+    token = torch.arange(expert_ids.shape[0], device=expert_ids.device)
+    token = token.repeat_interleave(expert_ids.shape[1])
+    token, expert, gate = token[keep], expert_ids.reshape(-1)[keep], weights.reshape(-1)[keep]
+    order = torch.argsort(expert, stable=True)  # group the assignments by expert
+    token, expert, gate = token[order], expert[order], gate[order]
+    counts = torch.bincount(expert, minlength=num_experts)  # [E]
+    starts = torch.cumsum(counts, 0) - counts  # [E]
+    slot = torch.arange(expert.shape[0], device=expert.device) - starts[expert]
+    capacity = int(counts.max()) if expert.numel() else 0
+    return token, expert, slot, gate, capacity
+
+
 def dispatch_combine(
-    x: torch.Tensor, expert_ids: torch.Tensor, weights: torch.Tensor, experts: BatchedExperts
+    x: torch.Tensor, expert_ids: torch.Tensor, weights: torch.Tensor, experts: nn.Module
 ) -> torch.Tensor:
     """Runs each token through its experts and sums their outputs weighted by the gates.
 
@@ -119,22 +147,13 @@ def dispatch_combine(
         x: [N, D] tokens.
         expert_ids: [N, k] the experts of each token.
         weights: [N, k] their gates; a zero gate skips that expert (T2T's dispatcher).
-        experts: the batched experts.
+        experts: batched experts, [E, C, D] -> [E, C, D_out] (`num_experts` attribute).
 
     Returns:
         [N, D_out] = Σ_j weights[n, j] * expert_{expert_ids[n, j]}(x[n]).
     """
-    num_experts = experts.weights[0].shape[0]
-    keep = (weights != 0).reshape(-1)
-    token = torch.arange(x.shape[0], device=x.device).repeat_interleave(expert_ids.shape[1])
-    token, expert, gate = token[keep], expert_ids.reshape(-1)[keep], weights.reshape(-1)[keep]
-    order = torch.argsort(expert, stable=True)  # group the assignments by expert
-    token, expert, gate = token[order], expert[order], gate[order]
-    counts = torch.bincount(expert, minlength=num_experts)  # [E]
-    starts = torch.cumsum(counts, 0) - counts  # [E]
-    slot = torch.arange(expert.shape[0], device=x.device) - starts[expert]  # place in expert
-    capacity = int(counts.max()) if expert.numel() else 0
-    buffer = x.new_zeros(num_experts, capacity, x.shape[1])  # [E, C, D]
+    token, expert, slot, gate, capacity = group_by_expert(expert_ids, weights, experts.num_experts)
+    buffer = x.new_zeros(experts.num_experts, capacity, x.shape[1])  # [E, C, D]
     buffer[expert, slot] = x[token]
     out = experts(buffer)  # [E, C, D_out]
     combined = x.new_zeros(x.shape[0], out.shape[-1])  # [N, D_out]
@@ -151,13 +170,19 @@ class LocalMoE(nn.Module):
         num_experts: E (`moe_num_experts`).
         k: experts per token (`moe_k`).
         loss_coef: multiplier of the balancing loss (`moe_loss_coef`).
+        experts: other batched experts ([E, C, D] -> [E, C, D_out], e.g. diet experts)
+            instead of `ffn_expert_fn` ones.
     """
 
-    def __init__(self, depth, hidden_sizes, output_size, num_experts, k=2, loss_coef=1e-2):
+    def __init__(
+        self, depth, hidden_sizes, output_size, num_experts, k=2, loss_coef=1e-2, experts=None
+    ):
         super().__init__()
         self.loss_coef = loss_coef
         self.gating = NoisyTopKGating(depth, num_experts, k)
-        self.experts = BatchedExperts(num_experts, [depth, *hidden_sizes, output_size])
+        if experts is None:
+            experts = BatchedExperts(num_experts, [depth, *hidden_sizes, output_size])
+        self.experts = experts
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x [..., D] -> (y [..., D_out], balancing loss [])."""

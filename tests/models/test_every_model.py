@@ -31,6 +31,8 @@ MODEL_SETS = {
     # every set: tests/models/test_transformer_moe_attention_lm.py
     "transformer_moe": ["transformer_moe_base"],
     "attention_lm": ["attention_lm_small"],
+    # every set: tests/models/test_attention_lm_moe.py
+    "attention_lm_moe": ["attention_lm_moe_tiny"],
     "neural_gpu": ["neural_gpu"],  # the convolutional zoo: more in test_zoo_conv.py
     "diagonal_neural_gpu": ["neural_gpu"],
     "byte_net": ["bytenet_base"],
@@ -40,7 +42,7 @@ MODEL_SETS = {
     # every set: tests/models/test_transformer_memory.py
     "transformer_memory": ["transformer_wikitext103_l4k_memory_v0"],
 }
-LANGUAGE_MODELS = {"attention_lm", "transformer_memory"}  # built for a problem without inputs
+LANGUAGE_MODELS = {"attention_lm", "attention_lm_moe", "transformer_memory"}  # no inputs
 # T2T's behaviour: an example's output depends on its batch's input padding (the Neural
 # GPU's state spans the padded length; SliceNet's attention does not mask padding).
 PADDING_DEPENDENT = {"neural_gpu", "diagonal_neural_gpu", "slice_net"}

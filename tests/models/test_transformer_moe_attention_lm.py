@@ -15,7 +15,11 @@ from t2t.train.trainer import training_loss
 from .conftest import make_problem_hparams
 
 MOE_SETS = registry.list_hparams("transformer_moe")
-LM_SETS = registry.list_hparams("attention_lm")
+LM_SETS = [  # attention_lm_moe's sets share the prefix: tests/models/test_attention_lm_moe.py
+    n
+    for n in registry.list_hparams("attention_lm")
+    if registry.Registries.hparams.raw(n).__module__.endswith(".attention_lm_hparams")
+]
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden", "models", "zoo_param_counts.json")
 MOE_TINY = dict(
     hidden_size=16,
