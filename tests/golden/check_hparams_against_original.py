@@ -7,7 +7,9 @@ Run with the original's Python (see ../shared/t2t-original.md), from the repo ro
 
 It builds every set named in the golden file with tensor2tensor's registry and prints each
 value that differs, each key the original has that the snapshot lacks, and a summary line.
-Last run (2026-12-02, after merging the image, speech and zoo branches): 163 sets, 0 differences.
+Last run (2026-12-03, after merging the zoo-tsets, zoo-memory, zoo-almoe and zoo-multi branches):
+222 sets, 0 differences; multimodel_base and multimodel_tiny are not in 1.15.7 (MultiModel left T2T
+before it) and are reported as such.
 """
 
 import json
@@ -24,7 +26,10 @@ def main():
     with open(GOLDEN) as f:
         ours = json.load(f)
     problems = 0
+    absent = [name for name in sorted(ours) if name not in registry.list_hparams()]
     for name in sorted(ours):
+        if name in absent:
+            continue
         theirs = registry.hparams(name).values()
         for key, value in sorted(theirs.items()):
             if key not in ours[name]:
@@ -35,7 +40,9 @@ def main():
             ):
                 problems += 1
                 print("%s: %s = %r here, %r in T2T" % (name, key, ours[name][key], value))
-    print("%d sets compared, %d differences" % (len(ours), problems))
+    if absent:  # e.g. MultiModel's sets: the model left T2T before 1.15.7
+        print("not registered in the original: %s" % ", ".join(absent))
+    print("%d sets compared, %d differences" % (len(ours) - len(absent), problems))
     return 1 if problems else 0
 
 
