@@ -18,19 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from t2t.layers.initializers import init_tf_variable_
 from t2t.layers.mixture_of_experts import NoisyTopKGating, cv_squared, group_by_expert
 
 NEG_INF = -1e9
-
-
-def init_per_expert_(module: nn.Module, initializer: str, gain: float) -> None:
-    """Re-initialises every [E, d_in, d_out] expert weight one expert at a time, so that
-    each gets the fans of T2T's per-expert [d_in, d_out] variable (not E times larger)."""
-    for param in module.parameters():
-        if getattr(param, "_t2t_per_expert", False):
-            for weight in param.data:
-                init_tf_variable_(weight, initializer, gain)
 
 
 def _expert_weight(num_experts: int, d_in: int, d_out: int) -> nn.Parameter:

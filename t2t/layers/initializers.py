@@ -115,7 +115,9 @@ def initialize_module(module: nn.Module, initializer: str, gain: float) -> None:
 
     As in T2T: dense kernels and other weights get the scope initializer (`initializer`,
     `initializer_gain`); biases start at zero; norm scales at one. A parameter tagged with
-    `_t2t_own_init = True` (symbol embeddings: N(0, depth^-0.5)) is left as its layer set it.
+    `_t2t_own_init = True` (symbol embeddings: N(0, depth^-0.5)) is left as its layer set it;
+    one tagged `_t2t_per_expert = True` ([E, d_in, d_out], E experts' kernels stacked) is
+    initialised expert by expert, with the fans of T2T's per-expert [d_in, d_out] variable.
     torch's `nn.Linear.weight` is [out, in], so it is initialized through its transpose.
     """
     # "": T2T sets no scope initializer, so TF's default for variables applies: glorot
@@ -128,6 +130,10 @@ def initialize_module(module: nn.Module, initializer: str, gain: float) -> None:
     for sub in module.modules():
         for name, param in sub.named_parameters(recurse=False):
             if getattr(param, "_t2t_own_init", False):
+                continue
+            if getattr(param, "_t2t_per_expert", False):  # [E, ...]: E TF variables
+                for expert in param.data:
+                    init_tf_variable_(expert, initializer, gain)
                 continue
             if hasattr(param, "_t2t_tf_groups"):  # t2t.layers.convolutions kernels
                 depthwise = getattr(param, "_t2t_tf_depthwise", False)

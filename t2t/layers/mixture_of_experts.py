@@ -98,6 +98,7 @@ class BatchedExperts(nn.Module):
             nn.init.normal_(w, std=w.shape[1] ** -0.5)
             if not scale:
                 own_init(w)  # kept; with scale, a model's initializer replaces it
+            w._t2t_per_expert = True  # E separate [d_in, d_out] kernels in T2T
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [E, C, d_in] (C tokens per expert) -> [E, C, d_out]."""

@@ -113,3 +113,20 @@ def test_transformer_local_moe_adds_its_loss():
     model = registry.model("transformer")(hp, make_problem_hparams())
     _, losses = model({"inputs": inputs, "targets": torch.randint(1, 11, (2, 4))})
     assert "moe_loss" in losses
+
+
+def test_stacked_expert_kernels_get_each_experts_own_fans():
+    """T2T's experts are E separate [d_in, d_out] dense kernels: initialised as one
+    [E, d_in, d_out] variable, the fans would be E times larger and the weights too small."""
+    import math
+
+    from t2t.layers.initializers import initialize_module
+    from t2t.layers.mixture_of_experts import BatchedExperts
+
+    torch.manual_seed(0)
+    experts = BatchedExperts(16, [64, 256, 64])
+    initialize_module(experts, "uniform_unit_scaling", 1.0)
+    limit = math.sqrt(3.0 / ((64 + 256) / 2))  # TF variance scaling (fan_avg) of [64, 256]
+    for w in experts.weights:
+        assert w.abs().max() <= limit
+        assert w.abs().max() > 0.95 * limit  # not E times smaller

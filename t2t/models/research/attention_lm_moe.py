@@ -45,7 +45,7 @@ from t2t.hparams import HParams
 from t2t.layers import attention as attn
 from t2t.layers import transformer_layers as tl
 from t2t.layers.attention import MultiheadAttention
-from t2t.layers.attention_experts import LocalExpertAttention, init_per_expert_
+from t2t.layers.attention_experts import LocalExpertAttention
 from t2t.layers.diet import DietExperts
 from t2t.layers.ffn import DenseReluDense
 from t2t.layers.memory_efficient import MemoryEfficientFeedForward, MemoryEfficientSelfAttention
@@ -242,7 +242,6 @@ class AttentionLmMoe(T2TModel):
             hp.hidden_size, hp.layer_preprocess_sequence, 0.0, hp.norm_type, hp.norm_epsilon
         )
         self.initialize_parameters()
-        init_per_expert_(self, hp.initializer or "xavier", hp.initializer_gain)
 
     def _attention_bias(self, kind: str, bias, length: int, device):
         hp = self.hparams
