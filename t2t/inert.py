@@ -71,9 +71,6 @@ INERT_HPARAMS: dict[str, str] = {
     "noise_dev": UNUSED_IN_T2T,
     "bottleneck_kind": UNUSED_IN_T2T,
     "z_size": NOT_HERE,  # the codebook has one entry per expert (T2T rewrites z_size)
-    "epsilon": NOT_HERE,  # EMA codebook updates (ema=True is refused)
-    "decay": NOT_HERE,
-    "num_samples": NOT_HERE,  # soft_em (refused)
     "memory_height": NOT_HERE,
     # transformer_memory chunks the targets inside its forward pass, so there is no
     # pipeline to stride chunks across steps, nor a fixed number of memory rows to size
