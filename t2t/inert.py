@@ -42,8 +42,6 @@ INERT_HPARAMS: dict[str, str] = {
     # precision
     "weight_dtype": DTYPE,
     "gpu_automatic_mixed_precision": DTYPE,
-    "mixed_precision_optimizer_loss_scaler": DTYPE,
-    "mixed_precision_optimizer_init_loss_scale": DTYPE,
     # TF graph / summaries
     "summarize_grads": TF_GRAPH,
     "summarize_vars": TF_GRAPH,
