@@ -27,7 +27,6 @@ TF_GRAPH = "tf_graph: configures TensorFlow graph, session, summary or debugger 
 DTYPE = "dtype: TF's precision settings; use t2t-trainer --bf16 for mixed precision"
 UNUSED_IN_T2T = "unused_in_t2t: read nowhere in T2T 1.15.7 either"
 NOT_HERE = "not_here: belongs to a model family or feature t2t does not have yet"
-MULTIPROBLEM = "multiproblem: decoding a T2T multi-problem (task id in the inputs) is not in t2t"
 MEDIA = "media: image / video decoding output, for problems t2t does not have yet"
 
 INERT_HPARAMS: dict[str, str] = {
@@ -124,7 +123,6 @@ INERT_DECODE_HPARAMS: dict[str, str] = {
     "force_decode_length": NOT_HERE,
     "identity_output": NOT_HERE,
     "export_extra_infer_outputs": NOT_HERE,
-    "multiproblem_task_id": MULTIPROBLEM,
 }
 
 # Flags of T2T's commands that t2t accepts and ignores (name -> reason). t2t/bin/flags.py
