@@ -101,6 +101,9 @@ class VQGating(nn.Module):
         if ema:  # T2T's non-trainable "ema_count" and "ema_means" (a copy of the initial means)
             self.register_buffer("ema_count", torch.zeros(num_blocks, entries))  # [nb, V]
             self.register_buffer("ema_means", means.clone())  # [nb, V, D/nb]
+            # No loss reaches the codebook now (VQLocalMoE's residual centroids turn it back
+            # on); a parameter without gradients would stop DistributedDataParallel.
+            self.means.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x [N, D] -> (expert ids [N, k], loss [])."""
@@ -163,9 +166,15 @@ class VQGating(nn.Module):
             sliced: the tokens [M, nb, d].
             hot: their assignments [M, nb, V].
         """
-        keep = 1.0 - self.decay  # TF's assign_moving_average: v -= (v - value) * (1 - decay)
-        self.ema_count.sub_((self.ema_count - hot.sum(dim=0)) * keep)  # [nb, V]
+        counts = hot.sum(dim=0)  # [nb, V]
         token_sums = torch.einsum("mbv,mbd->bvd", hot, sliced)  # [nb, V, d]
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            # The averages of the global batch, so that every process keeps the same codebook
+            # (T2T's towers all updated one shared variable).
+            torch.distributed.all_reduce(counts)
+            torch.distributed.all_reduce(token_sums)
+        keep = 1.0 - self.decay  # TF's assign_moving_average: v -= (v - value) * (1 - decay)
+        self.ema_count.sub_((self.ema_count - counts) * keep)
         self.ema_means.sub_((self.ema_means - token_sums) * keep)
         total = self.ema_count.sum(dim=-1, keepdim=True)  # [nb, 1]
         # Laplace smoothing over all 2**bits codes (T2T uses 2**z_size, not entries per block)
@@ -215,6 +224,7 @@ class VQLocalMoE(nn.Module):
         self.experts = BatchedExperts(num_experts, [depth, filter_size, depth])
         self.centroid_layers = None
         if residual_centroids:
+            self.gating.means.requires_grad_(True)  # the centroids train the codebook too
             self.centroid_layers = nn.ModuleList(
                 [nn.Linear(depth, filter_size), nn.Linear(filter_size, depth)]
             )
