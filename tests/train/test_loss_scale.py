@@ -104,6 +104,10 @@ def test_an_overflowing_step_is_skipped_and_the_scale_backs_off(tmp_path):
     assert weights.tolist() == plain.tolist() == [0.765625]  # two updates, as unscaled
     state = torch.load(str(result["checkpoint"]) + ".state.pt", weights_only=True)
     assert state["loss_scale"] == {"scale": 1.0, "good_steps": 2, "bad_steps": 0}
+    # A resumed run continues from the saved scale (from 4 again, step 3 would overflow).
+    resumed, _ = _train_quadratic(tmp_path / "scaled", 2.0**126, 4.0, steps=3)
+    state = torch.load(str(resumed["checkpoint"]) + ".state.pt", weights_only=True)
+    assert state["loss_scale"] == {"scale": 1.0, "good_steps": 3, "bad_steps": 0}
 
 
 def test_gradients_that_overflow_at_scale_1_stop_training(tmp_path):
