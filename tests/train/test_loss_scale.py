@@ -114,3 +114,12 @@ def test_gradients_that_overflow_at_scale_1_stop_training(tmp_path):
     # c = 2**127: the loss is finite, its gradient 2**128 is not, even unscaled
     with pytest.raises(trainer.TrainingDivergedError, match="loss scale at 1"):
         _train_quadratic(tmp_path, 2.0**127, 2.0)
+
+
+def test_float16_autocast_with_loss_scaling_trains_the_toy_model(tmp_path):
+    result = toy_training.run_training(
+        str(tmp_path), 3, autocast_dtype="float16", loss_scale=2.0**15
+    )
+    assert result["step"] == 3 and result["loss"] is not None
+    with open(os.path.join(tmp_path, "log.jsonl")) as f:
+        assert [json.loads(line)["loss_scale"] for line in f] == [2.0**15] * 3
