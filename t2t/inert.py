@@ -27,7 +27,6 @@ TF_GRAPH = "tf_graph: configures TensorFlow graph, session, summary or debugger 
 DTYPE = "dtype: TF's precision settings; use t2t-trainer --bf16 for mixed precision"
 UNUSED_IN_T2T = "unused_in_t2t: read nowhere in T2T 1.15.7 either"
 NOT_HERE = "not_here: belongs to a model family or feature t2t does not have yet"
-MULTIPROBLEM = "multiproblem: decoding a T2T multi-problem (task id in the inputs) is not in t2t"
 MEDIA = "media: image / video decoding output, for problems t2t does not have yet"
 
 INERT_HPARAMS: dict[str, str] = {
@@ -42,8 +41,6 @@ INERT_HPARAMS: dict[str, str] = {
     # precision
     "weight_dtype": DTYPE,
     "gpu_automatic_mixed_precision": DTYPE,
-    "mixed_precision_optimizer_loss_scaler": DTYPE,
-    "mixed_precision_optimizer_init_loss_scale": DTYPE,
     # TF graph / summaries
     "summarize_grads": TF_GRAPH,
     "summarize_vars": TF_GRAPH,
@@ -71,9 +68,6 @@ INERT_HPARAMS: dict[str, str] = {
     "noise_dev": UNUSED_IN_T2T,
     "bottleneck_kind": UNUSED_IN_T2T,
     "z_size": NOT_HERE,  # the codebook has one entry per expert (T2T rewrites z_size)
-    "epsilon": NOT_HERE,  # EMA codebook updates (ema=True is refused)
-    "decay": NOT_HERE,
-    "num_samples": NOT_HERE,  # soft_em (refused)
     "memory_height": NOT_HERE,
     # transformer_memory chunks the targets inside its forward pass, so there is no
     # pipeline to stride chunks across steps, nor a fixed number of memory rows to size
@@ -129,7 +123,6 @@ INERT_DECODE_HPARAMS: dict[str, str] = {
     "force_decode_length": NOT_HERE,
     "identity_output": NOT_HERE,
     "export_extra_infer_outputs": NOT_HERE,
-    "multiproblem_task_id": MULTIPROBLEM,
 }
 
 # Flags of T2T's commands that t2t accepts and ignores (name -> reason). t2t/bin/flags.py

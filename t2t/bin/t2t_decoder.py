@@ -80,7 +80,8 @@ def _decode_lines(loaded, lines: list[str], hp, first_line: int = 1, make_inputs
     from t2t.decode import decoding
 
     top_beams = hp.beam_size if hp.return_beams else 1
-    fn = loaded.decode_batch_fn(hp.beam_size, hp.alpha, top_beams, hp.extra_length)
+    final_id = loaded.final_id(hp.multiproblem_task_id)  # EOS, or the task to decode
+    fn = loaded.decode_batch_fn(hp.beam_size, hp.alpha, top_beams, hp.extra_length, final_id)
     batch_size = hp.batch_size if hp.batch_size > 0 else decoding.DEFAULT_DECODE_BATCH_SIZE
     results = decoding.decode_lines(
         lines,
@@ -90,6 +91,7 @@ def _decode_lines(loaded, lines: list[str], hp, first_line: int = 1, make_inputs
         hp.max_input_size,
         first_line,
         make_inputs=make_inputs or loaded.make_inputs_fn(),
+        final_id=final_id,
     )
     encoder = loaded.encoders["targets"]
     # A class label is never cut at EOS: label 1 is a class, not the end (Loaded.decode_ids).

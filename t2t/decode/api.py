@@ -118,15 +118,54 @@ class LoadedModel:
             return encoder.decode([int(i) for i in ids][:1])
         return encoder.decode(decoding.cut_at_eos(ids))
 
+    def final_id(self, multiproblem_task_id: int = -1) -> int:
+        """The id that ends each input: EOS, or the task id chosen for a MultiProblem.
+
+        T2T's decode hparam `multiproblem_task_id` (-1: none) is a task's id, i.e. the shared
+        vocabulary's size plus the task's index in `task_list`.
+
+        Raises:
+            T2TError: the id is not one of the problem's task ids (or, for a problem that is
+                not a MultiProblem, outside the vocabulary).
+        """
+        if multiproblem_task_id < 0:
+            return decoding.EOS_ID
+        hp = self.problem.get_hparams(self.hparams)
+        tasks = getattr(hp, "multiproblem_tasks", None)
+        if tasks:
+            if multiproblem_task_id not in [task_id for _, task_id, _ in tasks]:
+                listed = ", ".join(f"{task_id} ({name})" for name, task_id, _ in tasks)
+                raise T2TError(
+                    f"multiproblem_task_id={multiproblem_task_id} is not a task of "
+                    f"{self.problem.name}; its task ids: {listed}"
+                )
+            return multiproblem_task_id
+        feature = "inputs" if self.problem.has_inputs else "targets"
+        vocab_size = hp.vocab_size.get(feature)
+        if vocab_size and multiproblem_task_id >= vocab_size:
+            raise T2TError(
+                f"multiproblem_task_id={multiproblem_task_id} is outside the {feature} "
+                f"vocabulary of {vocab_size} ids ({self.problem.name} is not a MultiProblem)"
+            )
+        return multiproblem_task_id
+
     def decode_batch_fn(
-        self, beam_size: int, alpha: float, top_beams: int, extra_length: int
+        self,
+        beam_size: int,
+        alpha: float,
+        top_beams: int,
+        extra_length: int,
+        final_id: int = decoding.EOS_ID,
     ) -> decoding.DecodeBatchFn:
-        """`inputs [B, S] -> per example [(ids, score), ...]` for decoding.decode_lines."""
+        """`inputs [B, S] -> per example [(ids, score), ...]` for decoding.decode_lines.
+
+        `final_id` is the id decode_lines ended each input with (see `final_id`).
+        """
 
         def decode_batch(inputs: torch.Tensor) -> list[list[decoding.Beam]]:
             """Decodes `inputs` [B, S]; for a model without inputs they are prefixes to continue."""
             if not self.problem.has_inputs:
-                return self._continue_prefixes(inputs, decode_rows)
+                return self._continue_prefixes(inputs, decode_rows, final_id)
             return decode_rows(inputs)
 
         def decode_rows(inputs: torch.Tensor) -> list[list[decoding.Beam]]:
@@ -156,16 +195,20 @@ class LoadedModel:
 
     @staticmethod
     def _continue_prefixes(
-        inputs: torch.Tensor, decode_rows: decoding.DecodeBatchFn
+        inputs: torch.Tensor, decode_rows: decoding.DecodeBatchFn, final_id: int = decoding.EOS_ID
     ) -> list[list[decoding.Beam]]:
         """Decodes language-model prefixes, rows of one prefix length at a time.
 
         The model forces every prefix position, padding included, so a padded shorter prefix
         would be continued after its padding (T2T batches them so; its LM decodes then
         depend on the batch). Grouping by length keeps a line's decode independent of the
-        others. Each row of `inputs` [B, S] is ids + EOS + padding; the EOS is dropped.
+        others. Each row of `inputs` [B, S] is ids + final id + padding; an EOS is dropped
+        (T2T appends none to a language model's prefix), a multi-problem task id is kept:
+        the model continues after it, as after the task id in its training examples.
         """
-        lengths = (inputs == decoding.EOS_ID).int().argmax(dim=1).tolist()  # [B]
+        kept = int(final_id != decoding.EOS_ID)
+        lengths = (inputs == final_id).int().argmax(dim=1) + kept  # [B]
+        lengths = lengths.tolist()
         results: list[list[decoding.Beam]] = [[] for _ in lengths]
         for length in sorted(set(lengths), reverse=True):
             rows = [row for row, n in enumerate(lengths) if n == length]
@@ -182,6 +225,7 @@ class LoadedModel:
         extra_length: int = 100,
         batch_size: int = 32,
         max_input_size: int = -1,
+        multiproblem_task_id: int = -1,
     ) -> list[str] | list[list[tuple[str, float]]]:
         """Decodes sentences (batched by length; results in input order).
 
@@ -194,12 +238,15 @@ class LoadedModel:
             extra_length: decode up to input length + extra_length tokens.
             batch_size: sentences per batch.
             max_input_size: truncate inputs to this many ids (-1: no limit).
+            multiproblem_task_id: for a MultiProblem model, the id of the task to decode
+                (T2T's decode hparam of that name; -1: none), put after each input's ids.
 
         Returns:
             One string per sentence, or per sentence a list of (text, score), best first.
         """
         top_beams = beam_size if return_beams else 1
-        fn = self.decode_batch_fn(beam_size, alpha, top_beams, extra_length)
+        final_id = self.final_id(multiproblem_task_id)
+        fn = self.decode_batch_fn(beam_size, alpha, top_beams, extra_length, final_id)
         results = decoding.decode_lines(
             list(sentences),
             fn,
@@ -207,6 +254,7 @@ class LoadedModel:
             batch_size,
             max_input_size,
             make_inputs=self.make_inputs_fn(),
+            final_id=final_id,
         )
         if return_beams:
             return [[(self.decode_ids(ids), score) for ids, score in beams] for beams in results]

@@ -145,9 +145,16 @@ def cut_at_eos(ids: Sequence[int]) -> list[int]:
 
 
 def encode_batch(
-    lines: Sequence[str], encode: Callable[[str], list[int]], max_input_size: int = -1
+    lines: Sequence[str],
+    encode: Callable[[str], list[int]],
+    max_input_size: int = -1,
+    final_id: int = EOS_ID,
 ) -> torch.Tensor:
-    """Encodes lines, truncates to max_input_size-1 ids, appends EOS and pads with 0.
+    """Encodes lines, truncates to max_input_size-1 ids, appends `final_id` and pads with 0.
+
+    `final_id` is EOS, or the task id of a multi-problem's task: T2T decodes a MultiProblem
+    model for one task by ending each input with that task's id (decode hparam
+    multiproblem_task_id), as its training examples have it after the inputs.
 
     Returns:
         LongTensor[B, S].
@@ -157,7 +164,7 @@ def encode_batch(
         ids = list(encode(line))
         if max_input_size > 0:
             ids = ids[: max_input_size - 1]
-        encoded.append(ids + [EOS_ID])
+        encoded.append(ids + [final_id])
     width = max(len(ids) for ids in encoded)
     batch = torch.zeros(len(encoded), width, dtype=torch.long)
     for row, ids in enumerate(encoded):
@@ -198,6 +205,7 @@ def decode_lines(
     max_input_size: int = -1,
     first_line: int = 1,
     make_inputs: MakeInputsFn | None = None,
+    final_id: int = EOS_ID,
 ) -> list[list[Beam]]:
     """Decodes `lines` in length-sorted batches; returns the beams in input order.
 
@@ -210,6 +218,8 @@ def decode_lines(
         first_line: the number of `lines[0]` in error messages.
         make_inputs: lines -> the inputs batch, for inputs that are not ids (e.g. a speech
             problem's audio file paths -> padded features [B, T, ...]); replaces `encode`.
+        final_id: the id ending each line's ids: EOS, or a multi-problem task id (see
+            `encode_batch`).
 
     Raises:
         T2TError: a line cannot be encoded; the message names its number (lines counted
@@ -219,7 +229,7 @@ def decode_lines(
     results: list[list[Beam]] = [[] for _ in lines]
     start_time, num_tokens = time.time(), 0
     make_batch = make_inputs or functools.partial(
-        encode_batch, encode=encode, max_input_size=max_input_size
+        encode_batch, encode=encode, max_input_size=max_input_size, final_id=final_id
     )
     for start in range(0, len(order), batch_size):
         indices = order[start : start + batch_size]

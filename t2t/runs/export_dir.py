@@ -55,6 +55,7 @@ _PROBLEM_HPARAMS = (
     "stop_at_eos",
     "was_reversed",
     "was_copy",
+    "multiproblem_tasks",  # a MultiProblem's [(name, task id, is_classification), ...]
 )
 # Per-feature hparams overrides that may hold functions, which JSON cannot carry.
 _FUNCTION_HPARAMS = ("bottom", "loss", "top", "weights_fn")

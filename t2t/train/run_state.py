@@ -19,6 +19,7 @@ from t2t.errors import DataError
 from t2t.runs import checkpoints
 from t2t.train import distributed
 from t2t.train.logger import evaluated_steps
+from t2t.train.loss_scale import LossScaler
 
 if TYPE_CHECKING:
     from t2t.train.trainer import TrainConfig
@@ -122,6 +123,9 @@ class RunState:
         self.step = 0
         self.last_good_checkpoint: str | None = None
         self.checked_step = 0  # the last step whose loss was checked finite
+        self.loss_scaler = None  # float16's dynamic loss scale, saved with each checkpoint
+        if config.loss_scale and config.autocast_dtype == "float16":
+            self.loss_scaler = LossScaler(config.loss_scale)
         # TF's keep_checkpoint_every_n_hours: the first checkpoint kept for good is the first
         # one pruned that was written n hours after this process started, the next one
         # n hours after that, ...
@@ -165,6 +169,8 @@ def resume(
             ranks = state["ranks"]
             mine = ranks[min(run.context.rank, len(ranks) - 1)]
             set_rng_state(mine["rng"])
+            if run.loss_scaler is not None and "loss_scale" in state:
+                run.loss_scaler.load_state_dict(state["loss_scale"])
         except (DataError, OSError, KeyError, ValueError, TypeError, IndexError) as err:
             checkpoints.warn_skipped(prefix, err)
             reasons.append(f"{prefix}: {str(err)[:300]}")
@@ -202,6 +208,8 @@ def save(
     )
     if run.context.is_chief:
         state = {"step": run.step, "optimizer": optimizer.state_dict(), "ranks": ranks}
+        if run.loss_scaler is not None:
+            state["loss_scale"] = run.loss_scaler.state_dict()
         run.last_good_checkpoint = checkpoints.save_checkpoint(
             run.config.output_dir,
             run.step,

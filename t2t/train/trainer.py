@@ -32,6 +32,7 @@ from t2t.runs import checkpoints, run_lock
 from t2t.train import distributed
 from t2t.train.early_stopping import EarlyStopping
 from t2t.train.logger import TrainingLogger
+from t2t.train.loss_scale import initial_loss_scale
 from t2t.train.optimizers import (
     add_gradient_noise,
     add_weight_decay_gradient,
@@ -103,6 +104,9 @@ class TrainConfig:
             None: plain teacher forcing.
         autocast_dtype: "bfloat16" (or "float16") for mixed precision (autocast), or None;
             from_hparams takes hparams.activation_dtype when none is given.
+        loss_scale: the first loss scale of T2T's dynamic float16 loss scaling (see
+            t2t.train.loss_scale), used when autocast_dtype is "float16"; None: no scaling.
+            from_hparams takes it from the mixed_precision_optimizer_* hparams.
         compile: wrap the model with torch.compile.
         device: "cpu", "cuda" or None (CUDA if available).
         progress_bar: tqdm progress bar on the console.
@@ -128,6 +132,7 @@ class TrainConfig:
     weight_noise: float = 0.0
     scheduled_sampling: ScheduledSampling | None = None
     autocast_dtype: str | None = None
+    loss_scale: float | None = None
     compile: bool = False
     device: str | None = None
     progress_bar: bool = True
@@ -144,6 +149,7 @@ class TrainConfig:
             grad_noise_scale=hparams.get("grad_noise_scale", 0.0) or 0.0,
             weight_noise=hparams.get("weight_noise", 0.0) or 0.0,
             scheduled_sampling=ScheduledSampling.from_hparams(hparams),
+            loss_scale=initial_loss_scale(hparams),
         )
         values.update(kwargs)
         if not values.get("autocast_dtype"):
@@ -155,7 +161,7 @@ def autocast_dtype_of(hparams: Any) -> str | None:
     """T2T's `activation_dtype` as an autocast dtype: "bfloat16" / "float16", else None.
 
     T2T cast activations to that type and kept float32 weights; autocast does the same for
-    matmuls and convolutions. T2T also scaled the loss for float16; t2t does not.
+    matmuls and convolutions. For float16 T2T also scaled the loss (TrainConfig.loss_scale).
     """
     dtype = hparams.get("activation_dtype", "float32")
     return dtype if dtype in ("bfloat16", "float16") else None
@@ -282,6 +288,26 @@ def _check_finite(run: RunState, bad: torch.Tensor) -> None:
     run.checked_step = run.step
 
 
+def _skip_overflowing_step(
+    run: RunState, optimizer: torch.optim.Optimizer, bad: torch.Tensor
+) -> None:
+    """Drops the gradients of a step whose scaled gradients overflowed.
+
+    Raises:
+        TrainingDivergedError: the loss itself is NaN/inf, or the gradients overflow with
+            the loss scale already at its minimum of 1 (T2T would skip steps forever).
+    """
+    optimizer.zero_grad(set_to_none=True)
+    _check_finite(run, bad)
+    if run.loss_scaler.last_scale <= 1.0:
+        raise TrainingDivergedError(
+            f"the gradients are NaN or infinite at step {run.step} with the loss scale at 1; "
+            f"training stopped without saving. Last good checkpoint: "
+            f"{run.last_good_checkpoint or 'none was written'}."
+        )
+    log.info("step %d skipped: the scaled gradients overflowed", run.step + 1)
+
+
 def _set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
@@ -391,7 +417,11 @@ def _train(
                         train_model, model, features, run.step
                     )
             loss, reported = training_loss(losses, context)
-            loss.backward()
+            scaler = run.loss_scaler
+            (loss if scaler is None else scaler.scaled(loss)).backward()
+            if scaler is not None and not scaler.unscale_and_update(trainable):
+                _skip_overflowing_step(run, optimizer, bad | ~torch.isfinite(reported))
+                continue  # as in T2T, a skipped update does not advance the global step
             add_weight_decay_gradient(decayed, config.weight_decay)
             add_gradient_noise(trainable, config.grad_noise_scale)
             if config.clip_grad_norm:
@@ -412,6 +442,7 @@ def _train(
                         "loss": result["loss"],
                         "learning_rate": learning_rate,
                         "tokens_per_sec": float(tokens) * context.world_size / max(elapsed, 1e-9),
+                        **({} if scaler is None else {"loss_scale": scaler.scale}),
                     },
                 )
                 tokens.zero_()
