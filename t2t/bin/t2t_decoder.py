@@ -80,7 +80,9 @@ def _decode_lines(loaded, lines: list[str], hp, first_line: int = 1, make_inputs
     from t2t.decode import decoding
 
     top_beams = hp.beam_size if hp.return_beams else 1
-    fn = loaded.decode_batch_fn(hp.beam_size, hp.alpha, top_beams, hp.extra_length)
+    fn = loaded.decode_batch_fn(
+        hp.beam_size, hp.alpha, top_beams, hp.extra_length, step_mode=hp.step_mode
+    )
     batch_size = hp.batch_size if hp.batch_size > 0 else decoding.DEFAULT_DECODE_BATCH_SIZE
     results = decoding.decode_lines(
         lines,

@@ -119,9 +119,15 @@ class LoadedModel:
         return encoder.decode(decoding.cut_at_eos(ids))
 
     def decode_batch_fn(
-        self, beam_size: int, alpha: float, top_beams: int, extra_length: int
+        self,
+        beam_size: int,
+        alpha: float,
+        top_beams: int,
+        extra_length: int,
+        step_mode: str = "module",
     ) -> decoding.DecodeBatchFn:
-        """`inputs [B, S] -> per example [(ids, score), ...]` for decoding.decode_lines."""
+        """`inputs [B, S] -> per example [(ids, score), ...]` for decoding.decode_lines
+        (`step_mode`: see `t2t.decode.fast_step`)."""
 
         def decode_batch(inputs: torch.Tensor) -> list[list[decoding.Beam]]:
             """Decodes `inputs` [B, S]; for a model without inputs they are prefixes to continue."""
@@ -133,7 +139,13 @@ class LoadedModel:
             """Searches from `inputs` [B, S]: per row, `top_beams` (ids, score) pairs."""
             inputs = inputs.to(self.device)
             result = protocol.infer(
-                self.model, {"inputs": inputs}, extra_length, beam_size, top_beams, alpha
+                self.model,
+                {"inputs": inputs},
+                extra_length,
+                beam_size,
+                top_beams,
+                alpha,
+                step_mode=step_mode,
             )
             outputs, scores = result["outputs"].cpu(), result["scores"]
             if outputs.dim() == 2:  # [B, L] -> [B, 1, L]
