@@ -221,6 +221,14 @@ _RECORDER: contextvars.ContextVar[AttentionRecorder | None] = contextvars.Contex
 )
 
 
+def _recorder() -> AttentionRecorder | None:
+    """The active recorder; None inside a `torch.compile`d function, which cannot read a
+    ContextVar without splitting its graph (a compiled decoding step records nothing)."""
+    if torch.compiler.is_compiling():
+        return None
+    return _RECORDER.get()
+
+
 @contextlib.contextmanager
 def recording_attention() -> Iterator[AttentionRecorder]:
     """Records the weights of every `MultiheadAttention` call made inside the block.
@@ -443,7 +451,7 @@ class MultiheadAttention(nn.Module):
         """q [B, h, Lq, dk], k [B, h, Lk, dk], v [B, h, Lk, dv] -> [B, h, Lq, dv]."""
         if self.max_relative_position or self.dropout_broadcast_dims or self.keep_logits:
             return self._explicit_attention(q, k, v, bias)
-        if _RECORDER.get() is not None:  # the weights are wanted: compute them in hand
+        if _recorder() is not None:  # the weights are wanted: compute them in hand
             return self._explicit_attention(q, k, v, bias)
         if not self.training and q.shape[2] <= _FEW_QUERIES and q.device.type == "cpu":
             # A decoding step: two small matmuls beat the fused CPU kernel's set-up cost
@@ -498,7 +506,7 @@ class MultiheadAttention(nn.Module):
         weights = softmax_last(logits)
         if self.keep_logits:
             self.kept = (logits, weights)
-        recorder = _RECORDER.get()
+        recorder = _recorder()
         if recorder is not None:
             recorder.record(self, weights)
         weights = dropout_with_broadcast_dims(
