@@ -33,6 +33,7 @@ from t2t.errors import HParamsError
 STEP_MODES = ("module", "static", "compiled")
 
 # Per model: (its decode_step function, the compiled callable, or None after a failure).
+_OPTIONS: dict = {}
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -50,7 +51,7 @@ def supports_static(model) -> bool:
 
 def _compile(step):
     """`torch.compile` of a step function (inductor; shapes static until they change)."""
-    return torch.compile(step, dynamic=None, fullgraph=False)
+    return torch.compile(step, dynamic=None, fullgraph=False, options=_OPTIONS)
 
 
 def _compiled_step(model):
