@@ -94,7 +94,9 @@ class StaticStep:
 
     def __call__(self, ids: torch.Tensor, i: int, states: dict) -> tuple[torch.Tensor, dict]:
         """One step: only the last ids [N, 1] are passed on, so every step has one shape."""
-        last = ids[:, -1:]  # [N, 1]
+        # [N, 1], contiguous: a view of ids would have a stride that changes every step,
+        # which the compiled step would take for a new shape (and recompile).
+        last = ids[:, -1:].contiguous()
         position = torch.tensor(i, dtype=torch.long, device=ids.device)
         step = _compiled_step(self.model) if self.compiled and i > 0 else None
         if step is not None:
