@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/decode_speed.py [--sizes tiny,base] [--batch 32] [--beam 4]
         [--alpha 0.6] [--source_length 32] [--decode_length 32] [--repeat 3]
         [--threads 2] [--device cpu|cuda] [--systems t2t,hf,ct2]
+        [--step_mode module|static|compiled[,...]]
 
 For each model size, three systems decode the same random source batch (no padding):
 
@@ -12,6 +13,9 @@ For each model size, three systems decode the same random source batch (no paddi
   downloaded), ``generate(num_beams=..., length_penalty=alpha)``;
 * ``ct2``: that same Marian model converted with CTranslate2's Transformers converter,
   ``Translator.translate_batch(beam_size=...)`` in float32;
+* ``t2t:static``, ``t2t:compiled`` (with ``--step_mode``): ours with the static-shape
+  decoding step, eager or compiled (`t2t.decode.fast_step`); the compile happens in the
+  warm-up run, which is not timed;
 * ``ct2ours`` (not in the default list): our Transformer itself, converted by t2t-exporter's
   converter (`t2t.export.ctranslate2_export`), so CTranslate2 runs the very same weights.
 
@@ -155,7 +159,9 @@ def suppress_eos(model) -> None:
     model.decode_step = step
 
 
-def run_ours(model, inputs: torch.Tensor, beam: int, alpha: float, length: int) -> torch.Tensor:
+def run_ours(
+    model, inputs: torch.Tensor, beam: int, alpha: float, length: int, step_mode: str = "module"
+) -> torch.Tensor:
     """`t2t.decode.protocol.infer` (T2T's fast decoding); decode length counts past the source."""
     from t2t.decode import protocol
 
@@ -165,6 +171,7 @@ def run_ours(model, inputs: torch.Tensor, beam: int, alpha: float, length: int) 
         decode_length=length - inputs.shape[1],
         beam_size=beam,
         alpha=alpha,
+        step_mode=step_mode,
     )
     return result["outputs"]
 
@@ -229,7 +236,11 @@ def bench_size(size: str, args: argparse.Namespace) -> list[dict]:
         )
     if "t2t" in systems:
         suppress_eos(ours)
-        runners["t2t"] = lambda b: run_ours(ours, inputs, b, args.alpha, args.decode_length)
+        for mode in args.step_mode.split(","):
+            name = "t2t" if mode == "module" else f"t2t:{mode}"
+            runners[name] = lambda b, mode=mode: run_ours(
+                ours, inputs, b, args.alpha, args.decode_length, mode
+            )
     if "hf" in systems or "ct2" in systems:
         hf = build_hf(size, args.device)
         runners["hf"] = lambda b: run_hf(hf, inputs, b, args.alpha, args.decode_length)
@@ -274,7 +285,7 @@ def print_table(rows: list[dict], key: str, title: str) -> None:
     """One line per (size, search, system): rows[key] (sentences per second) and ratios."""
     seconds = "cpu_seconds" if key == "sent_cpu_s" else "seconds"
     print(f"\n{title}")
-    print(f"{'size':5s} {'search':7s} {'system':6s} {'sent/s':>9s} {'s/batch':>8s} "
+    print(f"{'size':5s} {'search':7s} {'system':12s} {'sent/s':>9s} {'s/batch':>8s} "
           f"{'tokens':>6s} {'vs hf':>6s} {'vs ct2':>7s}")  # fmt: skip
     for row in rows:
         peers = {
@@ -284,7 +295,7 @@ def print_table(rows: list[dict], key: str, title: str) -> None:
         }
         ratios = [f"{row[key] / peers[p]:.2f}x" if p in peers else "-" for p in ("hf", "ct2")]
         print(
-            f"{row['size']:5s} {row['search']:7s} {row['system']:6s} {row[key]:9.1f} "
+            f"{row['size']:5s} {row['search']:7s} {row['system']:12s} {row[key]:9.1f} "
             f"{row[seconds]:8.3f} {row['length']:6d} {ratios[0]:>6s} {ratios[1]:>7s}"
         )
 
@@ -305,6 +316,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_decode_arguments(parser, threads=2)
     parser.add_argument("--systems", default="t2t,hf,ct2")
+    parser.add_argument(
+        "--step_mode",
+        default="module",
+        help="ours: comma-separated decoding step modes, each timed as a system "
+        "(module, static, compiled; see t2t/decode/fast_step.py)",
+    )
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument(
         "--no_keep_freed_memory",

@@ -81,7 +81,9 @@ def _decode_lines(loaded, lines: list[str], hp, first_line: int = 1, make_inputs
 
     top_beams = hp.beam_size if hp.return_beams else 1
     final_id = loaded.final_id(hp.multiproblem_task_id)  # EOS, or the task to decode
-    fn = loaded.decode_batch_fn(hp.beam_size, hp.alpha, top_beams, hp.extra_length, final_id)
+    fn = loaded.decode_batch_fn(
+        hp.beam_size, hp.alpha, top_beams, hp.extra_length, final_id, step_mode=hp.step_mode
+    )
     batch_size = hp.batch_size if hp.batch_size > 0 else decoding.DEFAULT_DECODE_BATCH_SIZE
     results = decoding.decode_lines(
         lines,

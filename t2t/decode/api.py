@@ -156,10 +156,12 @@ class LoadedModel:
         top_beams: int,
         extra_length: int,
         final_id: int = decoding.EOS_ID,
+        step_mode: str = "module",
     ) -> decoding.DecodeBatchFn:
         """`inputs [B, S] -> per example [(ids, score), ...]` for decoding.decode_lines.
 
-        `final_id` is the id decode_lines ended each input with (see `final_id`).
+        `final_id` is the id decode_lines ended each input with (see `final_id`);
+        `step_mode`: see `t2t.decode.fast_step`.
         """
 
         def decode_batch(inputs: torch.Tensor) -> list[list[decoding.Beam]]:
@@ -172,7 +174,13 @@ class LoadedModel:
             """Searches from `inputs` [B, S]: per row, `top_beams` (ids, score) pairs."""
             inputs = inputs.to(self.device)
             result = protocol.infer(
-                self.model, {"inputs": inputs}, extra_length, beam_size, top_beams, alpha
+                self.model,
+                {"inputs": inputs},
+                extra_length,
+                beam_size,
+                top_beams,
+                alpha,
+                step_mode=step_mode,
             )
             outputs, scores = result["outputs"].cpu(), result["scores"]
             if outputs.dim() == 2:  # [B, L] -> [B, 1, L]

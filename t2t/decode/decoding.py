@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from t2t import inert
+from t2t.decode import fast_step
 from t2t.errors import T2TError
 from t2t.hparams import HParams
 
@@ -74,9 +75,12 @@ def decode_hparams(overrides: str = "") -> HParams:
         mlperf_threshold=25.0,
         mlperf_success=False,
         export_extra_infer_outputs="",
+        # t2t's own: the decoding step, "module", "static" or "compiled" (t2t.decode.fast_step)
+        step_mode="module",
     )
     defaults = hparams.values()
     hparams.parse(overrides)
+    fast_step.check_step_mode(hparams.step_mode)
     inert.warn_changed("decode hparam", defaults, hparams.values())
     return hparams
 

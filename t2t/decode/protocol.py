@@ -20,6 +20,10 @@ penalty `alpha`, `top_beams`, forced `partial_targets`, EOS) by implementing two
 
 Optional, for speed only: `decode_step_modules()` lists the modules that run at every
 step; on CPU their linear maps use MKL-packed weights for the duration of the loop.
+`supports_static_decoding()` says that `init_decode_states(features, max_length,
+static=True)` gives fixed-size states and that `decode_step` takes the step as a 0-dim
+tensor with them (`t2t.decode.fast_step`: the same step with the same shapes every time,
+which `torch.compile` turns into one graph).
 
 Models without the pair decode through the slow path (`slow_infer`: bottom/body/top
 re-run on the growing targets). A model whose prediction is not a search (an encoder-only
@@ -32,6 +36,7 @@ from collections.abc import Callable
 import torch
 
 from t2t.decode import beam_search as search
+from t2t.decode import fast_step
 from t2t.hparams import HParams
 from t2t.layers.packed_linear import packed_linears
 from t2t.modalities.names import ModalityType
@@ -232,18 +237,26 @@ def fast_infer(
     beam_size: int = 1,
     top_beams: int = 1,
     alpha: float = 0.0,
+    step_mode: str = "module",
 ) -> dict[str, torch.Tensor]:
     """Cached decoding through the protocol's pair (T2T's `_fast_decode`).
 
     Args and returns as `infer`.
     """
+    fast_step.check_step_mode(step_mode)
+    static = step_mode != "module" and fast_step.supports_static(model)
     has_input = getattr(model, "has_input", "inputs" in features)
     prefix = features.get("partial_targets") if has_input else _lm_prefix(features)
     source_length = features["inputs"].shape[1] if has_input else 0
     total_length = source_length + decode_length
     if prefix is not None:
         total_length += prefix.shape[1]
-    states = model.init_decode_states(features, max_length=total_length)
+    if static:
+        states = model.init_decode_states(features, max_length=total_length, static=True)
+        decode_step = fast_step.StaticStep(model, compiled=step_mode == "compiled")
+    else:
+        states = model.init_decode_states(features, max_length=total_length)
+        decode_step = model.decode_step
     # Beam-invariant states (the encoder's keys/values): neither tiled nor reordered.
     shared = states.pop("shared", None)
 
@@ -251,12 +264,14 @@ def fast_infer(
         """One cached step via `model.decode_step`: ids [N, i+1] -> (logits [N, V], new states)."""
         if shared is not None:
             step_states = {**step_states, "shared": shared}
-        logits, step_states = model.decode_step(ids, i, step_states)
+        logits, step_states = decode_step(ids, i, step_states)
         step_states.pop("shared", None)
         return force_prefix(logits, prefix, i), step_states
 
     batch = features["inputs"].shape[0] if has_input else prefix.shape[0]
     modules = model.decode_step_modules() if hasattr(model, "decode_step_modules") else []
+    if step_mode == "compiled":
+        modules = []  # the compiler lays out the weights itself
     # Every step multiplies the same weights by batch x beams rows: pack them once.
     with packed_linears(modules, batch * max(beam_size, 1)):
         result = run_search(
@@ -284,6 +299,7 @@ def infer(
     beam_size: int = 1,
     top_beams: int = 1,
     alpha: float = 0.0,
+    step_mode: str = "module",
 ) -> dict[str, torch.Tensor]:
     """Decodes targets with `model`: the fast path when it implements the protocol.
 
@@ -296,6 +312,9 @@ def infer(
         beam_size: 1 for greedy (or sampling, per hparams.sampling_method).
         top_beams: beams returned (<= beam_size).
         alpha: length-penalty exponent.
+        step_mode: "module" (the protocol's step), "static" or "compiled" (the model's
+            static-shape step, eager or through torch.compile; see `t2t.decode.fast_step`;
+            models without it use their module step).
 
     Returns:
         {"outputs": [B, L] or [B, top_beams, L], "scores": [B] or [B, top_beams]}, the
@@ -311,6 +330,8 @@ def infer(
             return slow_infer(model, features, decode_length, beam_size, top_beams, alpha)
         # inference_mode: no autograd bookkeeping at all (less per-op overhead than no_grad).
         with torch.inference_mode():
-            return fast_infer(model, features, decode_length, beam_size, top_beams, alpha)
+            return fast_infer(
+                model, features, decode_length, beam_size, top_beams, alpha, step_mode
+            )
     finally:
         model.train(was_training)

@@ -172,6 +172,34 @@ class SelfAttentionCache:
         self._spare = None
 
 
+class StaticKVCache:
+    """A decoding step's view of fixed-size key/value buffers (static-shape decoding).
+
+    The buffers hold room for every position of the decode; a step writes its key/value at
+    `position` and attends over the whole buffer, the positions after `position` hidden
+    by the attention bias (`attention_bias_after`). Every step then has the same shapes,
+    so one compiled graph (`torch.compile`) serves all of them, where a cache that grows
+    by a position per step would need a graph per length. The buffers start as zeros, so
+    the hidden positions add exact zeros to the attention output.
+
+    Args:
+        k: [N, heads, capacity, key_depth] key buffer, written in place.
+        v: [N, heads, capacity, value_depth] value buffer, written in place.
+        position: 0-dim int64 tensor, the step's position (a tensor, not an int, so that a
+            compiled step does not specialise on it).
+    """
+
+    def __init__(self, k: torch.Tensor, v: torch.Tensor, position: torch.Tensor) -> None:
+        self.k, self.v, self.position = k, v, position
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Writes k [N, h, 1, dk], v [N, h, 1, dv] at `position`; returns the whole buffers."""
+        where = self.position.view(1)
+        self.k.index_copy_(2, where, k)
+        self.v.index_copy_(2, where, v)
+        return self.k, self.v
+
+
 class AttentionRecorder:
     """The attention weights computed inside a `recording_attention()` block, in call order.
 
@@ -191,6 +219,14 @@ class AttentionRecorder:
 _RECORDER: contextvars.ContextVar[AttentionRecorder | None] = contextvars.ContextVar(
     "t2t_attention_recorder", default=None
 )
+
+
+def _recorder() -> AttentionRecorder | None:
+    """The active recorder; None inside a `torch.compile`d function, which cannot read a
+    ContextVar without splitting its graph (a compiled decoding step records nothing)."""
+    if torch.compiler.is_compiling():
+        return None
+    return _RECORDER.get()
 
 
 @contextlib.contextmanager
@@ -215,6 +251,12 @@ def recording_attention() -> Iterator[AttentionRecorder]:
 def attention_bias_ignore_padding(padding: torch.Tensor) -> torch.Tensor:
     """Bias that hides padded memory positions. padding [B, L] (1.0 = pad) -> [B, 1, 1, L]."""
     return (padding * NEG_INF)[:, None, None, :]  # [B, 1, 1, L]
+
+
+def attention_bias_after(position: torch.Tensor, length: int) -> torch.Tensor:
+    """Bias hiding the key positions after `position` (a 0-dim tensor): [1, 1, 1, length]."""
+    keys = torch.arange(length, device=position.device)
+    return ((keys > position).float() * NEG_INF).view(1, 1, 1, length)
 
 
 def attention_bias_lower_triangle(length: int, device=None) -> torch.Tensor:
@@ -396,7 +438,7 @@ class MultiheadAttention(nn.Module):
         else:
             kv = self.memory_kv(query if memory is None else memory)
             k, v = kv["k"], kv["v"]  # [B, h, Lk, d]
-            if isinstance(cache, SelfAttentionCache):
+            if isinstance(cache, (SelfAttentionCache, StaticKVCache)):
                 k, v = cache.append(k, v)
             elif cache is not None:
                 if "k" in cache:
@@ -409,7 +451,7 @@ class MultiheadAttention(nn.Module):
         """q [B, h, Lq, dk], k [B, h, Lk, dk], v [B, h, Lk, dv] -> [B, h, Lq, dv]."""
         if self.max_relative_position or self.dropout_broadcast_dims or self.keep_logits:
             return self._explicit_attention(q, k, v, bias)
-        if _RECORDER.get() is not None:  # the weights are wanted: compute them in hand
+        if _recorder() is not None:  # the weights are wanted: compute them in hand
             return self._explicit_attention(q, k, v, bias)
         if not self.training and q.shape[2] <= _FEW_QUERIES and q.device.type == "cpu":
             # A decoding step: two small matmuls beat the fused CPU kernel's set-up cost
@@ -464,7 +506,7 @@ class MultiheadAttention(nn.Module):
         weights = softmax_last(logits)
         if self.keep_logits:
             self.kept = (logits, weights)
-        recorder = _RECORDER.get()
+        recorder = _recorder()
         if recorder is not None:
             recorder.record(self, weights)
         weights = dropout_with_broadcast_dims(

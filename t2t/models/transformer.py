@@ -129,6 +129,25 @@ class _Positions(nn.Module):
             return x + self.embedding[start : start + x.shape[1]]
         return x
 
+    def at_step(self, x: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+        """x [N, 1, H] at the position held by a 0-dim tensor -> x + its signal (the
+        static-shape decoding step; `reserve` must have covered the position)."""
+        if self.pos == "timing":
+            return x + self._signal.index_select(1, position.view(1)).to(x.dtype)  # [1, 1, H]
+        if self.pos == "emb":
+            return x + self.embedding.index_select(0, position.view(1))  # [1, H]
+        return x
+
+    def reserve(self, length: int, channels: int, device) -> None:
+        """Makes the kept timing signal cover positions 0 .. length - 1 (for `at_step`)."""
+        if self.pos == "timing":
+            self._timing_signal(0, length, channels, device)
+        elif self.pos == "emb" and length > self.max_length:
+            raise ValueError(
+                f"length {length} exceeds max_length {self.max_length} "
+                "of the learned positional embedding"
+            )
+
     def _at(self, positions: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """[B, T, H] signal or embedding of the given per-token positions [B, T]."""
         if self.pos == "timing":
@@ -315,14 +334,19 @@ class Transformer(T2TModel):
 
     # ---- fast (cached) decoding -----------------------------------------------------
 
-    def init_decode_states(self, features: Features, max_length: int | None = None) -> dict:
+    def init_decode_states(
+        self, features: Features, max_length: int | None = None, static: bool = False
+    ) -> dict:
         """The decoding protocol's initial state (see `t2t.decode.protocol`).
 
         Runs the encoder and builds the per-layer key/value cache.
 
         Args:
             features: {"inputs": [B, S], ...}, or a prefix for a model without inputs.
-            max_length: decoding steps to reserve cache room for (the cache grows beyond).
+            max_length: decoding steps to reserve cache room for (the cache grows beyond,
+                unless `static`).
+            static: for the static-shape step (`supports_static_decoding`): each layer's
+                cache is {"k", "v"}: zero buffers [B, h, max_length, d] of fixed size.
 
         Returns:
             Per decoder layer an empty `SelfAttentionCache` of B rows (and for conv_relu_conv
@@ -330,6 +354,11 @@ class Transformer(T2TModel):
             same for every beam) the memory bias and each layer's encoder-decoder
             keys/values [B, ...].
         """
+        if static and not (max_length and self.supports_static_decoding()):
+            raise ValueError(
+                "static decode states need a max_length and a decoder with a static-shape "
+                "step (supports_static_decoding)"
+            )
         if _Packing.of(features) is not None:
             raise ValueError(
                 "decoding packed examples is not supported (nor in T2T): decode the unpacked "
@@ -345,20 +374,12 @@ class Transformer(T2TModel):
         else:
             batch = _prefix(features).shape[0]
         parameter = next(self.parameters())
+        if static:
+            self.positions.reserve(max_length, self.hparams.hidden_size, parameter.device)
         for i, layer in enumerate(self.decoder.layers):
             attention = layer.self_attention.sublayer
-            heads = attention.num_heads
-            states[f"layer_{i}"] = {
-                "self": attn.SelfAttentionCache(
-                    batch,
-                    heads,
-                    attention.q.out_features // heads,
-                    attention.v.out_features // heads,
-                    capacity=max_length or 16,
-                    device=parameter.device,
-                    dtype=parameter.dtype,
-                )
-            }
+            cache = _self_attention_cache(attention, batch, max_length, static, parameter)
+            states[f"layer_{i}"] = {"self": cache}
             if self.hparams.ffn_layer == "conv_relu_conv":  # the conv's last inputs [B, 0, H]
                 empty = parameter.new_zeros(batch, 0, self.hparams.hidden_size)
                 states[f"layer_{i}"]["ffn"] = {"f": empty}
@@ -378,11 +399,44 @@ class Transformer(T2TModel):
         B rows while N = B·beams (attention groups the beams' queries per example).
         """
         x = self.target_bottom(ids[:, -1:])  # [N, 1, H]
+        if isinstance(i, torch.Tensor):
+            return self._static_decode_step(x, i, states)
         if i == 0:
             x = torch.zeros_like(x)  # the GO symbol is a zero vector, as shift_right makes it
         x = self.positions(x, start=i)
         cache = _with_shared_states(states)
         out = self.decoder(x, None, None, cache.get("memory_bias"), cache=cache)
+        return self.top(out, {})[:, -1], states
+
+    def supports_static_decoding(self) -> bool:
+        """Whether `decode_step` has a static-shape form (states from
+        `init_decode_states(..., static=True)`, the step a 0-dim tensor): not with relative
+        self-attention (its distances need the true length) or a conv_relu_conv FFN (its
+        state grows)."""
+        hp = self.hparams
+        return hp.self_attention_type == "dot_product" and hp.ffn_layer != "conv_relu_conv"
+
+    def _static_decode_step(
+        self, x: torch.Tensor, i: torch.Tensor, states: dict
+    ) -> tuple[torch.Tensor, dict]:
+        """`decode_step` on fixed-size caches: the same layers, every step the same shapes.
+
+        x: [N, 1, H] embedded last ids; i: 0-dim int64 tensor. Each layer writes its key and
+        value at position i of its buffers (`attn.StaticKVCache`) and attends over all of
+        them, the positions after i hidden by the bias. Returns (logits [N, V], states).
+        """
+        x = torch.where(i == 0, torch.zeros_like(x), x)  # the GO symbol at step 0
+        x = self.positions.at_step(x, i)
+        cache = dict(_with_shared_states(states))  # a copy: the layers get other cache objects
+        capacity = 0
+        for name, layer_states in cache.items():
+            if name.startswith("layer_"):
+                buffers = layer_states["self"]
+                capacity = buffers["k"].shape[2]
+                static = attn.StaticKVCache(buffers["k"], buffers["v"], i)
+                cache[name] = {**layer_states, "self": static}
+        self_bias = attn.attention_bias_after(i, capacity)  # [1, 1, 1, capacity]
+        out = self.decoder(x, self_bias, None, cache.get("memory_bias"), cache=cache)
         return self.top(out, {})[:, -1], states
 
     def decode_step_modules(self) -> list[nn.Module]:
@@ -427,6 +481,35 @@ class _Packing:
         """[B, 1, T, T], added to the causal bias: a target token sees its own example."""
         segments = self.targets_segmentation
         return attn.attention_bias_same_segment(segments, segments)
+
+
+def _self_attention_cache(
+    attention: nn.Module,
+    batch: int,
+    max_length: int | None,
+    static: bool,
+    parameter: torch.Tensor,
+):
+    """An empty decoding cache for one self-attention of B = `batch` rows: a growing
+    `SelfAttentionCache`, or (`static`) fixed zero buffers {"k", "v": [B, h, max_length,
+    d]} for the static-shape step."""
+    heads = attention.num_heads
+    key_depth = attention.q.out_features // heads
+    value_depth = attention.v.out_features // heads
+    if static:
+        return {
+            "k": parameter.new_zeros(batch, heads, max_length, key_depth),
+            "v": parameter.new_zeros(batch, heads, max_length, value_depth),
+        }
+    return attn.SelfAttentionCache(
+        batch,
+        heads,
+        key_depth,
+        value_depth,
+        capacity=max_length or 16,
+        device=parameter.device,
+        dtype=parameter.dtype,
+    )
 
 
 def _with_shared_states(states: dict) -> dict:

@@ -26,8 +26,7 @@ import os
 import numpy as np
 import tensorflow.compat.v1 as tf
 from tensor2tensor.layers import vq_discrete
-from tensor2tensor.utils import expert_utils
-from tensor2tensor.utils import hparam
+from tensor2tensor.utils import expert_utils, hparam
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vq_gating_ema.npz")
 CASES = [("scales", 8, 1, 1, 0.9), ("plain", 4, 1, 0, 0.8)]
