@@ -35,10 +35,23 @@ CASES = [("scales", 8, 1, 1, 0.9), ("plain", 4, 1, 0, 0.8)]
 def run_case(name, experts, blocks, use_scales, decay, xs, out):
     z = int(np.log2(experts))
     hp = hparam.HParams(
-        z_size=z, num_blocks=blocks, num_residuals=1, hidden_size=4, filter_size=8,
-        beta=0.25, epsilon=1e-5, decay=decay, ema=True, random_top_k=1, soft_em=False,
-        num_samples=10, use_scales=use_scales, residual_centroids=0,
-        moe_num_experts=experts, batch_size=6, top_k=1,
+        z_size=z,
+        num_blocks=blocks,
+        num_residuals=1,
+        hidden_size=4,
+        filter_size=8,
+        beta=0.25,
+        epsilon=1e-5,
+        decay=decay,
+        ema=True,
+        random_top_k=1,
+        soft_em=False,
+        num_samples=10,
+        use_scales=use_scales,
+        residual_centroids=0,
+        moe_num_experts=experts,
+        batch_size=6,
+        top_k=1,
     )
     with tf.Graph().as_default(), tf.Session() as sess:
         x = tf.placeholder(tf.float32, [6, 4])
