@@ -103,10 +103,12 @@ def test_class_one_is_a_label_not_the_end_of_a_sequence():
         encoders={"targets": ClassLabelEncoder([str(c) for c in range(10)])},
         encode=lambda line: [2],
         make_inputs_fn=lambda: lambda lines: torch.zeros(len(lines), 1, dtype=torch.long),
-        decode_batch_fn=lambda *args: lambda inputs: predicted[: inputs.shape[0]],
+        decode_batch_fn=lambda *args, **kwargs: lambda inputs: predicted[: inputs.shape[0]],
+        final_id=lambda task_id=-1: 1,
     )
     hp = SimpleNamespace(
         beam_size=1, alpha=0.0, return_beams=False, extra_length=0, batch_size=8,
         max_input_size=-1, write_beam_scores=False, skip_eos_postprocess=False,
+        multiproblem_task_id=-1, step_mode="module",
     )  # fmt: skip
     assert _decode_lines(loaded, ["a", "b", "c"], hp) == ["1", "0", "7"]

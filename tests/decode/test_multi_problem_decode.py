@@ -66,9 +66,9 @@ def test_the_task_id_ends_each_prefix_and_the_decode_follows_it(trained, monkeyp
     seen = []
     infer = protocol.infer
 
-    def spy(model, features, *args):
+    def spy(model, features, *args, **kwargs):
         seen.append(features["inputs"].tolist())
-        return infer(model, features, *args)
+        return infer(model, features, *args, **kwargs)
 
     monkeypatch.setattr(protocol, "infer", spy)
     lines = ["ab ba", "c", ""]
