@@ -169,6 +169,26 @@ def bucket_by_length(
             yield bucket
 
 
+def padded_length_batches(
+    examples: Iterable[Mapping[str, Any]],
+    scheme: Mapping[str, Any],
+    max_length: int,
+    fill_partial: bool = False,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Examples no longer than `max_length`, bucketed by length with `scheme`'s boundaries
+    and batch sizes (`bucket_by_length`, `fill_partial` as there), each batch padded."""
+    kept = ((length, ex) for ex in examples if (length := example_length(ex)) <= max_length)
+    batches = bucket_by_length(
+        kept,
+        scheme["boundaries"],
+        scheme["batch_sizes"],
+        length_fn=lambda pair: pair[0],
+        fill_partial=fill_partial,
+    )
+    for batch in batches:
+        yield pad_batch([ex for _, ex in batch])
+
+
 def pad_batch(examples: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
     """Stacks a list of examples, zero-padding each feature to its longest value in the batch.
 

@@ -465,20 +465,10 @@ class MixedBatches:
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         examples = self._mixed() if self.is_training else self._interleaved()
-        kept = (
-            (length, ex)
-            for ex in examples
-            if (length := batching.example_length(ex)) <= self.max_length
+        batches = batching.padded_length_batches(
+            examples, self.scheme, self.max_length, fill_partial=self.repeat
         )
-        batches = batching.bucket_by_length(
-            kept,
-            self.scheme["boundaries"],
-            self.scheme["batch_sizes"],
-            length_fn=lambda pair: pair[0],
-            fill_partial=self.repeat,
-        )
-        for batch in batches:
-            arrays = batching.pad_batch([ex for _, ex in batch])
+        for arrays in batches:
             tensors = {name: torch.from_numpy(value) for name, value in arrays.items()}
             tensors.update(self._space_ids)
             yield tensors

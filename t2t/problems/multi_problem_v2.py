@@ -395,20 +395,10 @@ class ScheduledBatches:
         )
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        kept = (
-            (length, ex)
-            for ex in self._examples()
-            if (length := batching.example_length(ex)) <= self.max_length
+        batches = batching.padded_length_batches(
+            self._examples(), self.scheme, self.max_length, fill_partial=self.repeat
         )
-        batches = batching.bucket_by_length(
-            kept,
-            self.scheme["boundaries"],
-            self.scheme["batch_sizes"],
-            length_fn=lambda pair: pair[0],
-            fill_partial=self.repeat,
-        )
-        for batch in batches:
-            arrays = batching.pad_batch([ex for _, ex in batch])
+        for arrays in batches:
             if self.is_training:
                 self.step += 1
             yield {name: torch.from_numpy(value) for name, value in arrays.items()}
