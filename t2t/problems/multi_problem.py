@@ -44,6 +44,7 @@ from t2t.hparams import HParams, copy_hparams
 from t2t.modalities.names import ModalityType
 from t2t.problems import problem as problem_lib
 from t2t.problems.constants import Metrics, Modes
+from t2t.problems.mixing_batches import MixingBatches
 from t2t.problems.text_problems import VocabType
 
 log = logging.getLogger(__name__)
@@ -360,49 +361,21 @@ class MultiProblem(problem_lib.Problem):
 _MIXED_FEATURES = ("inputs", "targets", "task_id")
 
 
-class MixedBatches:
+class MixedBatches(MixingBatches):
     """Padded batches of examples drawn from the tasks of a MultiProblem.
 
     Iterating yields {"targets": LongTensor[B, T], "task_id": LongTensor[B, 1], space ids};
     in training it never ends. `state_dict()` keeps the schedule's step.
     """
 
-    def __init__(
-        self,
-        problem: MultiProblem,
-        mode: str,
-        hparams: Any,
-        data_dir: str,
-        *,
-        seed: int = 0,
-        shuffle: bool | None = None,
-        repeat: bool | None = None,
-        rank: int = 0,
-        world_size: int = 1,
-        num_workers: int = 0,
-        dataset_split: str | None = None,
-        preprocess: bool = True,
-    ) -> None:
-        from t2t.problems import pipeline
-
-        del num_workers  # the mixing reads in this process
-        self.problem, self.mode, self.data_dir = problem, mode, data_dir
-        self.hparams = pipeline._with_data_dir(hparams, data_dir)
-        self.is_training = mode == Modes.TRAIN
-        self.shuffle = self.is_training if shuffle is None else shuffle
-        self.repeat = self.is_training if repeat is None else repeat
-        self.seed, self.rank, self.world_size = seed, rank, world_size
-        self.dataset_split, self.preprocess = dataset_split, preprocess
+    def __init__(self, problem: MultiProblem, mode: str, hparams: Any, data_dir: str, **kwargs):
+        super().__init__(problem, mode, hparams, data_dir, **kwargs)
         self.problem_step = 0  # T2T's problem_step: examples drawn by the schedule
-        self._passes = 0
         self.encoder = problem.task_list[0].get_feature_encoders(data_dir)["targets"]
         problem.get_hparams(self.hparams)  # sets the task ids
-        self.scheme = pipeline.batching_scheme_for(problem, self.hparams)
-        self.max_length = problem.max_length(self.hparams) if self.is_training else 10**9
         features = problem_lib.problem_hparams_to_features(problem.get_hparams(self.hparams))
         self._space_ids = {k: torch.tensor(v, dtype=torch.long) for k, v in features.items()}
-        for task in problem.task_list:  # fail now when a task's data is missing
-            problem_lib.data_files(task, data_dir, dataset_split or mode)
+        self.check_data(problem.task_list)
 
     def _task_examples(self, index: int) -> Iterator[dict]:
         task = self.problem.task_list[index]

@@ -39,6 +39,7 @@ from t2t.errors import DataError
 from t2t.problems import problem as problem_lib
 from t2t.problems import text_problems
 from t2t.problems.constants import Modes
+from t2t.problems.mixing_batches import MixingBatches
 
 __all__ = [
     "MultiProblemV2",
@@ -340,45 +341,17 @@ def _fixed(ids: Any, length: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- the batches
 
 
-class ScheduledBatches:
+class ScheduledBatches(MixingBatches):
     """Padded batches of a MultiProblemV2; the schedule reads the number of batches made.
 
     Iterating yields {"targets": LongTensor[B, T], "problem_id": LongTensor[B, 1], ...}
     (in training, forever). `state_dict()` keeps the step.
     """
 
-    def __init__(
-        self,
-        problem: MultiProblemV2,
-        mode: str,
-        hparams: Any,
-        data_dir: str,
-        *,
-        seed: int = 0,
-        shuffle: bool | None = None,
-        repeat: bool | None = None,
-        rank: int = 0,
-        world_size: int = 1,
-        num_workers: int = 0,
-        dataset_split: str | None = None,
-        preprocess: bool = True,
-    ) -> None:
-        from t2t.problems import pipeline
-
-        del num_workers  # the mixing reads in this process
-        self.problem, self.mode, self.data_dir = problem, mode, data_dir
-        self.hparams = pipeline._with_data_dir(hparams, data_dir)
-        self.is_training = mode == Modes.TRAIN
-        self.shuffle = self.is_training if shuffle is None else shuffle
-        self.repeat = self.is_training if repeat is None else repeat
-        self.seed, self.rank, self.world_size = seed, rank, world_size
-        self.dataset_split, self.preprocess = dataset_split, preprocess
+    def __init__(self, problem: MultiProblemV2, mode: str, hparams: Any, data_dir: str, **kwargs):
+        super().__init__(problem, mode, hparams, data_dir, **kwargs)
         self.step = 0  # batches made: the schedule's global step
-        self._passes = 0
-        self.scheme = pipeline.batching_scheme_for(problem, self.hparams)
-        self.max_length = problem.max_length(self.hparams) if self.is_training else 10**9
-        for p in problem.problems:  # fail now when a problem's data is missing
-            problem_lib.data_files(p, data_dir, dataset_split or mode)
+        self.check_data(problem.problems)
 
     def _examples(self) -> Iterator[dict]:
         kwargs = dict(
