@@ -173,6 +173,10 @@ class LocalMoE(nn.Module):
         loss_coef: multiplier of the balancing loss (`moe_loss_coef`).
         experts: other batched experts ([E, C, D] -> [E, C, D_out], e.g. diet experts)
             instead of `ffn_expert_fn` ones.
+
+    After each forward pass `last_expert_ids` holds the routing it used: [N, k], the
+    experts of each of the N tokens of x flattened to [N, D] (detached; T2T kept no such
+    record, it is for measuring the experts' load, e.g. benchmarks/moe_vs_dense.py).
     """
 
     def __init__(
@@ -184,11 +188,13 @@ class LocalMoE(nn.Module):
         if experts is None:
             experts = BatchedExperts(num_experts, [depth, *hidden_sizes, output_size])
         self.experts = experts
+        self.last_expert_ids: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x [..., D] -> (y [..., D_out], balancing loss [])."""
         flat = x.reshape(-1, x.shape[-1])  # [N, D]
         gates, load, indices, top_gates = self.gating(flat)
+        self.last_expert_ids = indices.detach()  # [N, k]
         loss = self.loss_coef * (cv_squared(gates.sum(0)) + cv_squared(load))
         y = dispatch_combine(flat, indices, top_gates, self.experts)
         return y.reshape(*x.shape[:-1], -1), loss

@@ -451,6 +451,7 @@ def _train(
                 save(run, model, optimizer, stream)
                 clock.saved()
             if eval_batches is not None and is_due(run.step, eval_every, config.train_steps):
+                eval_start = time.perf_counter()
                 result["eval"] = evaluate(
                     model,
                     eval_batches,
@@ -461,7 +462,9 @@ def _train(
                     context,
                 )
                 logger.evaluation(run.step, "eval", result["eval"])
-                timer = time.perf_counter()  # do not count evaluation time as training time
+                # Evaluation time is not training time. (Restarting the timer instead would
+                # divide the tokens of the steps before the evaluation by the time after it.)
+                timer += time.perf_counter() - eval_start
                 if config.early_stopping and config.early_stopping.should_stop(
                     run.step, result["eval"]
                 ):

@@ -66,6 +66,20 @@ def test_local_moe_combines_the_gated_experts_and_balances_them():
     torch.testing.assert_close(loss, expected)
 
 
+def test_local_moe_keeps_the_routing_of_its_last_forward_pass():
+    torch.manual_seed(0)
+    layer = moe.LocalMoE(8, [16], 8, num_experts=4, k=2).eval()
+    assert layer.last_expert_ids is None
+    torch.nn.init.normal_(layer.gating.w_gate)
+    x = torch.randn(2, 5, 8)
+    layer(x)
+    want = (x.reshape(-1, 8) @ layer.gating.w_gate).topk(2, dim=-1).indices  # eval: no noise
+    assert torch.equal(layer.last_expert_ids, want)  # [N, k], tokens in x's flat order
+    assert not layer.last_expert_ids.requires_grad
+    layer(x[:1])
+    assert layer.last_expert_ids.shape == (5, 2)  # replaced, not accumulated
+
+
 def test_cv_squared_is_t2ts():
     x = torch.tensor([1.0, 2.0, 3.0, 6.0])
     mean, var = 3.0, (4 + 1 + 0 + 9) / 4

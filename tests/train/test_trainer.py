@@ -182,6 +182,48 @@ def test_evaluation_log_and_metrics(tmp_path):
     assert metrics["loss"] != pytest.approx(float(pooled), rel=1e-4)
 
 
+def test_tokens_per_sec_leaves_out_evaluations_between_log_steps(tmp_path, monkeypatch):
+    """A fake clock: fetching a training batch takes 1 s, an evaluation batch's metrics
+    100 s. Logged every 4 steps and evaluated every 2, step 4's rate is its 4 batches'
+    tokens over 4 s (the evaluation at step 2 left out, the time before it kept)."""
+    now = [0.0]
+    monkeypatch.setattr(trainer.time, "perf_counter", lambda: now[0])
+    source = toy_training.ToyBatches()
+    fed: list[dict] = []
+
+    def train_batches():
+        for i in range(100):
+            now[0] += 1.0
+            fed.append(source.batch(i))
+            yield fed[-1]
+
+    def metrics_fn(logits, features):
+        now[0] += 100.0
+        return {}
+
+    hparams = toy_training.toy_hparams()
+    from t2t import registry
+    from t2t.train.learning_rate import learning_rate_schedule
+
+    config = trainer.TrainConfig(
+        output_dir=str(tmp_path), train_steps=4, log_every_steps=4, eval_every_steps=2,
+        eval_steps=1, progress_bar=False, device="cpu",
+    )  # fmt: skip
+    trainer.train(
+        toy_training.ToyModel(),
+        lambda p: registry.optimizer("adam")(p, hparams),
+        learning_rate_schedule(hparams),
+        train_batches(),
+        config,
+        eval_batches=[toy_training.ToyBatches(seed=9).batch(0)],
+        metrics_fn=metrics_fn,
+    )
+    records = [json.loads(line) for line in open(tmp_path / "log.jsonl")]
+    (logged,) = [r for r in records if "split" not in r]
+    tokens = sum(int((b["targets"] != 0).sum()) for b in fed[:4])
+    assert logged["tokens_per_sec"] == pytest.approx(tokens / 4.0)
+
+
 def test_bf16_autocast_and_weight_decay_and_clipping_run(tmp_path):
     result = toy_training.run_training(
         str(tmp_path),
