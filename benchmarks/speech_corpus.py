@@ -10,20 +10,18 @@ Needs the Debian package espeak-ng (`apt-get install -y espeak-ng`). It writes, 
   every voice, for the trainer's eval; test with every voice too, for the decoder);
 * `test_audio.txt` / `test_ref.txt`: the test files' paths and transcripts, one a line, for
   `t2t-decoder --decode_from_file=test_audio.txt --decode_reference=test_ref.txt`;
-* `usr_dir/`: a --t2t_usr_dir registering the problem `espeak_speech` over these manifests.
+* `usr_dir/`: a --t2t_usr_dir registering the problem `espeak_speech` over these manifests
+  and `transformer_espeak`, a small Transformer ASR set for a CPU.
 
 Phrases are short sentences from a small grammar (colour + animal + verb + place), made
 deterministically from --seed. Then, for example:
 
     python benchmarks/speech_corpus.py --out /tmp/espeak --phrases 300
-    HP=hidden_size=128,filter_size=512,num_encoder_layers=3,num_decoder_layers=2
-    HP=$HP,batch_size=400000,learning_rate_warmup_steps=1000
     t2t-datagen --t2t_usr_dir=/tmp/espeak/usr_dir --problem=espeak_speech \\
         --tmp_dir=/tmp/espeak --data_dir=/tmp/espeak/data
     t2t-trainer --t2t_usr_dir=/tmp/espeak/usr_dir --problem=espeak_speech \\
-        --model=transformer --hparams_set=transformer_librispeech_v1 \\
-        --hparams="$HP" \\
-        --data_dir=/tmp/espeak/data --output_dir=/tmp/espeak/train --train_steps=5000
+        --model=transformer --hparams_set=transformer_espeak \\
+        --data_dir=/tmp/espeak/data --output_dir=/tmp/espeak/train --train_steps=2000
     t2t-decoder --t2t_usr_dir=/tmp/espeak/usr_dir --output_dir=/tmp/espeak/train \\
         --decode_from_file=/tmp/espeak/test_audio.txt --decode_reference=/tmp/espeak/test_ref.txt \\
         --decode_to_file=/tmp/espeak/test.decodes --decode_hparams=beam_size=4,alpha=0.6
@@ -48,6 +46,7 @@ SPEEDS = [140, 175]
 USR_DIR_CODE = '''"""The espeak-ng corpus of benchmarks/speech_corpus.py as a speech problem."""
 
 from t2t import registry
+from t2t.models.transformer_librispeech_hparams import transformer_librispeech_v1
 from t2t.problems.speech_recognition import SpeechRecognitionProblem
 
 
@@ -56,6 +55,27 @@ class EspeakSpeech(SpeechRecognitionProblem):
     """Phrases spoken by espeak-ng; train/dev/test manifests in --tmp_dir, split by phrase."""
 
     num_train_shards = 4
+
+
+@registry.register_hparams
+def transformer_espeak():
+    """transformer_librispeech_v1 made small for a CPU: 3 + 2 layers of 128, 4 heads.
+
+    No zero frames after each utterance (T2T appends 250, half of a short utterance's
+    convolution work), and a peak learning rate of 0.0014 (learning_rate_constant 0.5,
+    warmup 1000) for batches of about 25 utterances.
+    """
+    hparams = transformer_librispeech_v1()
+    hparams.hidden_size = 128
+    hparams.filter_size = 512
+    hparams.num_heads = 4
+    hparams.num_encoder_layers = 3
+    hparams.num_decoder_layers = 2
+    hparams.batch_size = 600000  # frames x 80 mel bins: about 25 utterances of 2-3 s
+    hparams.learning_rate_constant = 0.5
+    hparams.learning_rate_warmup_steps = 1000
+    hparams.add_hparam("num_zeropad_frames", 0)
+    return hparams
 '''
 
 
