@@ -89,3 +89,47 @@ def test_a_transformer_with_ema_and_soft_em_vq_gating_trains():
     _, losses = model({"targets": targets})
     sum(losses.values()).backward()
     assert not torch.equal(gating.means, before)
+
+
+def _ema_worker(rank: int, port: int, x: torch.Tensor, out: str) -> None:
+    """One of two gloo processes: three EMA steps on its half of each batch."""
+    torch.distributed.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2
+    )
+    try:
+        torch.manual_seed(0)  # the same codebook in both processes
+        gating = VQGating(4, 8, use_scales=False, ema=True, decay=0.8)
+        for step in range(x.shape[0]):
+            gating(x[step].chunk(2)[rank])
+        torch.save({k: v.clone() for k, v in gating.state_dict().items()}, f"{out}.{rank}")
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_ema_codebook_of_two_processes_equals_one_process_with_the_global_batch(tmp_path):
+    """Under DistributedDataParallel (gloo here) the moving averages all-reduce the counts
+    and token sums, so every process keeps the codebook of the whole batch."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    x = torch.randn(3, 12, 4, generator=torch.Generator().manual_seed(3))
+    torch.manual_seed(0)
+    single = VQGating(4, 8, use_scales=False, ema=True, decay=0.8)
+    for step in range(3):
+        single(x[step])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = str(tmp_path / "state")
+    mp.start_processes(_ema_worker, args=(port, x, out), nprocs=2, start_method="fork")
+    for rank in range(2):
+        state = torch.load(f"{out}.{rank}")
+        for name in ("means", "ema_count", "ema_means"):
+            torch.testing.assert_close(state[name], getattr(single, name).detach())
+    # Without the all-reduce a process would follow its own half: a different codebook.
+    torch.manual_seed(0)
+    alone = VQGating(4, 8, use_scales=False, ema=True, decay=0.8)
+    for step in range(3):
+        alone(x[step].chunk(2)[0])
+    assert not torch.allclose(alone.ema_count, single.ema_count)
