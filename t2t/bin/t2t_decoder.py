@@ -242,6 +242,12 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
     from t2t.decode import decoding
     from t2t.metrics.bleu import bleu_tokenize, compute_bleu
 
+    if hasattr(loaded.problem, "task_list"):  # a MultiProblem: task by task
+        from t2t.bin.decode_multi_problem import decode_multi_problem_dev_set
+
+        base = os.path.expanduser(FLAGS.decode_to_file) if FLAGS.decode_to_file else ""
+        decode_multi_problem_dev_set(loaded, hp, run, output_dir, _decode_lines, base)
+        return
     data_dir = os.path.expanduser(run["data_dir"])
     featured = loaded.make_inputs_fn() is not None  # inputs that are not text (audio, images)
     if not featured:

@@ -103,3 +103,35 @@ def test_t2t_decoder_decodes_a_chosen_task(trained, run_dir, capsys):
         lines, beam_size=2, alpha=0.6, extra_length=4, multiproblem_task_id=CLASS_ID
     )
     assert target.read_text().split("\n")[:-1] == expected
+
+
+def test_t2t_decoder_decodes_the_dev_set_task_by_task(trained, run_dir, capsys):
+    """A MultiProblem's dev set: each task with inputs into its own T2T files, prompted with
+    its task id; the language-model task has no prompts and is skipped with a note."""
+    from t2t.bin import t2t_decoder
+
+    stem = run_dir / "dev"
+    out = _in_process(
+        t2t_decoder, capsys, f"--t2t_usr_dir={USR_DIR}", f"--output_dir={run_dir / 'train'}",
+        f"--decode_to_file={stem}", "--device=cpu",
+        "--decode_hparams=beam_size=1,extra_length=2",
+    )  # fmt: skip
+    assert "tiny_char_lm: no inputs to prompt with" in out
+    assert "tiny_char_class (task id 259): decoded 4 dev examples" in out
+    name = "dev.transformer.transformer_tiny.tiny_char_class.beam1.alpha0.6"
+    inputs = (run_dir / f"{name}.inputs").read_text().split("\n")[:-1]
+    targets = (run_dir / f"{name}.targets").read_text().split("\n")[:-1]
+    decodes = (run_dir / f"{name}.decodes").read_text().split("\n")[:-1]
+    # The fixture's dev labels: 1 when the text starts with "a" (spelled as the digit).
+    assert targets == ["1" if line.startswith("a") else "0" for line in inputs]
+    assert len(inputs) == 4 and all(inputs)
+    expected = trained.decode(inputs, beam_size=1, extra_length=2, multiproblem_task_id=CLASS_ID)
+    assert decodes == expected
+
+
+def test_t2t_decoder_refuses_the_dev_set_of_a_task_without_inputs(trained, run_dir):
+    from t2t.bin.decode_multi_problem import chosen_tasks
+
+    with pytest.raises(T2TError, match="tiny_char_lm .task id 258. has no inputs"):
+        chosen_tasks(trained.problem, LM_ID)
+    assert [task.name for task in chosen_tasks(trained.problem, CLASS_ID)] == ["tiny_char_class"]
