@@ -76,6 +76,8 @@ MODEL_HPARAMS = {
 }
 BUCKETS = ((1, 40), (41, 100), (101, 200), (201, 400))
 EVAL_MODES = ("greedy", "teacher_forced")
+# Padding changes these models' predictions (see the module docstring): batch equal lengths.
+SAME_LENGTH_MODELS = {"neural_gpu", "diagonal_neural_gpu"}
 EOS_ID = 1
 
 
@@ -235,15 +237,21 @@ def dev_examples(loaded: Any, data_dir: str, per_bucket: int) -> dict[str, list[
     return chosen
 
 
-def same_length_batches(examples: list[tuple], batch_size: int) -> list[list[tuple]]:
-    """Examples grouped by (input length, target length), in batches of <= batch_size."""
-    groups: dict[tuple[int, int], list[tuple]] = {}
-    for example in examples:
-        groups.setdefault((len(example[0]), len(example[1])), []).append(example)
-    batches = []
-    for key in sorted(groups):
-        group = groups[key]
-        batches += [group[i : i + batch_size] for i in range(0, len(group), batch_size)]
+def eval_batches(examples: list[tuple], batch_size: int, same_length: bool) -> list[list[tuple]]:
+    """Batches of <= batch_size examples sorted by length; with `same_length`, each batch
+    holds one (input length, target length) only, so that nothing is padded."""
+    ordered = sorted(examples, key=lambda example: (len(example[0]), len(example[1])))
+    batches: list[list[tuple]] = []
+    for example in ordered:
+        last = batches[-1] if batches else None
+        same = last is not None and (len(last[0][0]), len(last[0][1])) == (
+            len(example[0]),
+            len(example[1]),
+        )
+        if last is not None and len(last) < batch_size and (same or not same_length):
+            last.append(example)
+        else:
+            batches.append([example])
     return batches
 
 
@@ -254,26 +262,34 @@ def score(predicted: list[int], target: list[int]) -> tuple[int, int]:
     return int(predicted == target), right
 
 
+def padded(rows: list[list[int]]) -> Any:
+    """Id lists -> a LongTensor [B, max length], zero (PAD) padded."""
+    import torch
+
+    width = max(len(row) for row in rows)
+    return torch.tensor([row + [0] * (width - len(row)) for row in rows])
+
+
 def predict_teacher_forced(loaded: Any, batch: list[tuple]) -> list[list[int]]:
     """Argmax per target position of one forward pass with the true targets."""
     import torch
 
-    inputs = torch.tensor([example[0] for example in batch])  # [B, S]
-    targets = torch.tensor([example[1] for example in batch])  # [B, T]
+    inputs = padded([example[0] for example in batch])  # [B, S]
+    targets = padded([example[1] for example in batch])  # [B, T]
     with torch.no_grad():
         logits, _ = loaded.model({"inputs": inputs, "targets": targets})  # [B, T, V]
-    return logits.argmax(dim=-1).reshape(len(batch), -1).tolist()
+    argmax = logits.argmax(dim=-1).reshape(len(batch), -1).tolist()  # [B, T]
+    return [row[: len(example[1])] for row, example in zip(argmax, batch)]
 
 
 def predict_greedy(loaded: Any, batch: list[tuple], extra_length: int) -> list[list[int]]:
-    """Greedy decodes (t2t-decoder's path, beam_size 1), cut after the first EOS."""
-    import torch
-
+    """Greedy decodes (t2t-decoder's path, beam_size 1), cut after the first EOS and to the
+    input's length + extra_length (the decode of a padded batch runs longer)."""
     decode = loaded.decode_batch_fn(1, 0.0, 1, extra_length)
-    inputs = torch.tensor([example[0] for example in batch])  # [B, S], EOS included
+    inputs = padded([example[0] for example in batch])  # [B, S], EOS included
     predictions = []
-    for beams in decode(inputs):
-        ids = [int(i) for i in beams[0][0]]
+    for beams, (source, _) in zip(decode(inputs), batch):
+        ids = [int(i) for i in beams[0][0]][: len(source) + extra_length]
         predictions.append(ids[: ids.index(EOS_ID) + 1] if EOS_ID in ids else ids)
     return predictions
 
@@ -283,7 +299,8 @@ def evaluate_bucket(loaded: Any, examples: list[tuple], mode: str, batch_size: i
     loaded.model.eval()
     start = time.perf_counter()
     exact = right = total = 0
-    for batch in same_length_batches(examples, batch_size):
+    same_length = loaded.run["model"] in SAME_LENGTH_MODELS
+    for batch in eval_batches(examples, batch_size, same_length):
         if mode == "greedy":
             predictions = predict_greedy(loaded, batch, extra_length=2)
         else:
@@ -307,7 +324,12 @@ def evaluate_run(record: dict[str, Any], data_dir: str, args: argparse.Namespace
     loaded = t2t.load(record["output_dir"], device="cpu")
     per_bucket = max(args.eval_examples, args.greedy_examples)
     examples = dev_examples(loaded, data_dir, per_bucket)
-    caps = {"teacher_forced": args.eval_examples, "greedy": args.greedy_examples}
+    from t2t.decode import protocol
+
+    greedy = args.greedy_examples
+    if not protocol.implements_protocol(loaded.model):  # slow decoding: the whole model per step
+        greedy = min(greedy, args.slow_greedy_examples)
+    caps = {"teacher_forced": args.eval_examples, "greedy": greedy}
     results: dict[str, dict] = {}
     for mode in EVAL_MODES:
         if caps[mode] <= 0:
@@ -384,6 +406,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.add_argument(f"--{model}_hparams", default=overrides)
     parser.add_argument("--eval_examples", type=int, default=200, help="per bucket")
     parser.add_argument("--greedy_examples", type=int, default=50, help="per bucket")
+    parser.add_argument(
+        "--slow_greedy_examples", type=int, default=20, help="per bucket, uncached decoders"
+    )
     parser.add_argument("--eval_batch_size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
