@@ -418,11 +418,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Trains and evaluates every problem x model, prints the table and writes the JSON."""
     import torch
 
-    args = parse_args()
+    args = parse_args(argv)
     torch.set_num_threads(args.threads)
     records = []
     for problem in args.problems.split(","):
