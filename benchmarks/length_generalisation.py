@@ -21,24 +21,32 @@ Budget. t2t-trainer stops at a step count, not at a time, and the cosine schedul
 the step count in advance. So with `--train_seconds` each run first times
 `--probe_steps` training steps (in a scratch directory, after `--probe_warmup` untimed
 ones) and trains for train_seconds / step time steps; the JSON records the probe's step
-time, the steps and the measured training time. `--train_steps` fixes the steps instead.
+time, the steps and the measured training time (batches differ in length, so it lands
+within some 20 % of the budget). `--train_steps` fixes the steps instead. Run it on an
+idle machine: under load the probe and the run see different speeds.
 
-Evaluation, per bucket on the first `--eval_examples` dev examples of that bucket:
-- teacher_forced: one forward pass with the true targets, argmax per position; exact match
-  = every target position (EOS included) right. For the Transformers this is an upper
-  bound of greedy exact match (a greedy decode can drift after one error).
-- greedy: `LoadedModel.decode_batch_fn` with beam_size 1 (t2t-decoder's path), output cut
-  at EOS, exact match = the whole target; token accuracy = positions of the target (EOS
-  included) where the decode has the same id. Capped by `--greedy_examples` per bucket
-  (the Universal Transformer has no cached decoding: it re-runs the whole model per step).
-  The Neural GPU is not autoregressive: its decode reads one forward pass's argmax, so its
-  greedy and teacher-forced figures differ only in how EOS ends the decode.
-Inputs are batched by exact length (no padding): the Neural GPU's state flows into padded
-positions (as in T2T), so padding would make its prediction depend on the batch.
+Evaluation, per bucket (input length without EOS) on its first dev examples:
+- teacher_forced (`--eval_examples`): one forward pass with the true targets, argmax per
+  position; exact match = every target position (EOS included) right. For the
+  Transformers this is an upper bound of greedy exact match (a greedy decode can drift
+  after one error).
+- greedy (`--greedy_examples`): `LoadedModel.decode_batch_fn` with beam_size 1
+  (t2t-decoder's path), the output cut after EOS (and at input length + 2); exact match =
+  the whole target with its EOS; token accuracy = target positions (EOS included) where
+  the decode has the same id, positions the decode does not reach counting as wrong. A
+  model without cached decoding (the Universal Transformer: T2T's slow path re-runs the
+  whole model per step, about 20 s per length-300 example on one core) decodes only
+  `--slow_greedy_examples`. The Neural GPU is not autoregressive: its decode reads the
+  argmax of one forward pass, so greedy and teacher-forced differ only in where EOS ends
+  the decode.
+Examples are sorted by length and batched (`--eval_batch_size`); the Neural GPU's batches
+hold one length only, because its state flows into padded positions (as in T2T), so
+padding would change its predictions.
 
-    OMP_NUM_THREADS=2 python benchmarks/length_generalisation.py --train_seconds 600 \\
-        [--problems ...] [--models neural_gpu,transformer,universal_transformer] \\
-        [--threads 2] [--eval_examples 200] [--greedy_examples 50] [--work_dir /tmp/lengen] \\
+    python benchmarks/length_generalisation.py --train_seconds 600 --threads 2 \\
+        [--problems algorithmic_reverse_binary40,algorithmic_addition_binary40] \\
+        [--models neural_gpu,transformer,universal_transformer] [--eval_examples 200] \\
+        [--greedy_examples 50] [--slow_greedy_examples 20] [--work_dir /tmp/lengen] \\
         [--json results.json] [--reuse]
 
 Prints a markdown table (problem x model x evaluation: steps, training seconds,
