@@ -18,12 +18,13 @@ Everything goes through the library's own entry points: the data is written by
 are loaded back with `t2t.load` (what t2t-decoder uses).
 
 Budget. t2t-trainer stops at a step count, not at a time, and the cosine schedule needs
-the step count in advance. So with `--train_seconds` each run first times
-`--probe_steps` training steps (in a scratch directory, after `--probe_warmup` untimed
-ones) and trains for train_seconds / step time steps; the JSON records the probe's step
-time, the steps and the measured training time (batches differ in length, so it lands
-within some 20 % of the budget). `--train_steps` fixes the steps instead. Run it on an
-idle machine: under load the probe and the run see different speeds.
+the step count in advance. So with `--train_seconds` each run first times `--probe_steps`
+training steps (a scratch run of `--probe_warmup` + probe_steps steps minus one of
+probe_warmup steps, so that start-up cancels) and trains for train_seconds / step time
+steps; the JSON records the probe's step time, the steps and the measured training time
+(batches differ in length, so it lands within some 20 % of the budget). `--train_steps`
+fixes the steps instead. Run it on an idle machine: under load the probe and the run see
+different speeds.
 
 Evaluation, per bucket (input length without EOS) on its first dev examples:
 - teacher_forced (`--eval_examples`): one forward pass with the true targets, argmax per
@@ -99,8 +100,12 @@ def parse_overrides(text: str) -> dict[str, str]:
 
 
 def run_overrides(model: str, args: argparse.Namespace, train_steps: int) -> str:
-    """The run's --hparams: shared batch and schedule, then the model's own overrides."""
-    warmup = min(args.warmup_steps, max(1, train_steps // 10))
+    """The run's --hparams: shared batch and schedule, then the model's own overrides.
+
+    The warmup is at most a tenth of the steps (at least 1): single_cycle_cos_decay needs
+    train_steps > warmup, so a run needs 2 steps or more.
+    """
+    warmup = max(1, min(args.warmup_steps, train_steps // 10))
     values = {
         "batch_size": str(args.batch_size),
         "learning_rate_schedule": "constant*linear_warmup*single_cycle_cos_decay",
@@ -167,19 +172,18 @@ def train_run(
 
 
 def probe_step_seconds(problem: str, model: str, args: argparse.Namespace, data_dir: str) -> float:
-    """Seconds per training step: `probe_steps` steps timed after `probe_warmup` untimed ones.
-
-    The timed part resumes the warm-up's checkpoint, so it includes one start-up (building
-    the batches, loading the checkpoint), as the real run does.
-    """
-    probe_dir = os.path.join(args.work_dir, "probe", problem, model)
-    shutil.rmtree(probe_dir, ignore_errors=True)
-    total = args.probe_warmup + args.probe_steps
-    overrides = run_overrides(model, args, total)
-    train_run(problem, model, overrides, data_dir, probe_dir, args.probe_warmup, args.seed)
-    seconds = train_run(problem, model, overrides, data_dir, probe_dir, total, args.seed)["seconds"]
-    shutil.rmtree(probe_dir, ignore_errors=True)
-    return seconds / args.probe_steps
+    """Seconds per training step: (time of probe_warmup + probe_steps steps - time of
+    probe_warmup steps) / probe_steps, each run from scratch, so start-up cancels out."""
+    warmup = max(2, args.probe_warmup)  # the schedule's warmup (1 step) must end before
+    overrides = run_overrides(model, args, warmup)  # the learning rate does not change the time
+    seconds = []
+    for steps in (warmup, warmup + args.probe_steps):
+        probe_dir = os.path.join(args.work_dir, "probe", problem, model)
+        shutil.rmtree(probe_dir, ignore_errors=True)
+        result = train_run(problem, model, overrides, data_dir, probe_dir, steps, args.seed)
+        seconds.append(result["seconds"])
+        shutil.rmtree(probe_dir, ignore_errors=True)
+    return max(seconds[1] - seconds[0], 1e-3) / args.probe_steps
 
 
 def trainer_command(record: dict[str, Any], data_dir: str, output_dir: str) -> str:
@@ -203,7 +207,8 @@ def train_model(problem: str, model: str, args: argparse.Namespace, data_dir: st
     steps = args.train_steps
     if not steps:
         step_seconds = probe_step_seconds(problem, model, args, data_dir)
-        steps = max(1, int(args.train_seconds / step_seconds))
+        steps = int(args.train_seconds / step_seconds)
+    steps = max(2, steps)
     shutil.rmtree(output_dir, ignore_errors=True)
     overrides = run_overrides(model, args, steps)
     print(f"training {model} on {problem}: {steps} steps", flush=True)

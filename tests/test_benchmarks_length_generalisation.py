@@ -39,6 +39,8 @@ def test_run_overrides_model_values_win_and_warmup_fits_the_steps():
     values = lg.parse_overrides(lg.run_overrides("transformer", args, 10_000))
     assert values["learning_rate_warmup_steps"] == "300"
     assert values["layer_prepostprocess_dropout"] == "0"
+    values = lg.parse_overrides(lg.run_overrides("transformer", args, 2))
+    assert values["learning_rate_warmup_steps"] == "1"  # single_cycle_cos_decay: 2 > 1
 
 
 def test_every_default_override_builds():
