@@ -11,14 +11,14 @@ from t2t.bin import flags as t2t_flags
 FLAGS = flags.FLAGS
 flags.adopt_module_key_flags(t2t_flags)  # --help lists the shared flags too
 
-flags.DEFINE_integer("random_seed", None, "Seed for Python, NumPy and torch.")
+cli.define_once("integer", "random_seed", None, "Seed for Python, NumPy and torch.")
 flags.DEFINE_bool(
     "generate_data",
     False,
     "Generate the problem's data into --data_dir first (the same files as t2t-datagen).",
 )
-flags.DEFINE_string("tmp_dir", "/tmp/t2t_datagen", "Directory for downloads and raw data.")
-flags.DEFINE_string("output_dir", "", "Directory for checkpoints, hparams.json and logs.")
+cli.define_once("string", "tmp_dir", "/tmp/t2t_datagen", "Directory for downloads and raw data.")
+cli.define_once("string", "output_dir", "", "Directory for checkpoints, hparams.json and logs.")
 flags.DEFINE_string(
     "schedule",
     "continuous_train_and_eval",
@@ -34,7 +34,7 @@ flags.DEFINE_integer(
 flags.DEFINE_integer("log_step_count_steps", 100, "Log loss and speed every N steps.")
 flags.DEFINE_bool("bf16", False, "Mixed precision: run forward passes under bfloat16 autocast.")
 flags.DEFINE_bool("compile", False, "Compile the model with torch.compile.")
-flags.DEFINE_string("device", "", "cpu, cuda or cuda:N (default: CUDA when available).")
+cli.define_once("string", "device", "", "cpu, cuda or cuda:N (default: CUDA when available).")
 flags.DEFINE_integer("data_workers", 0, "DataLoader worker processes per process (0: inline).")
 flags.DEFINE_bool("progress_bar", True, "Show a progress bar on the console.")
 flags.DEFINE_bool(
