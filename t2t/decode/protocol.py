@@ -153,6 +153,9 @@ def slow_infer(
 ) -> dict[str, torch.Tensor]:
     """Decoding by re-running bottom/body/top on the growing targets (T2T's slow path).
 
+    A model with `slow_decoding_states(features)` computes what does not change between
+    steps (an encoder's output) once; those states travel with the beams like "inputs".
+
     Args:
         model: a T2TModel.
         features: {"inputs": [B, S], ...}; for models without inputs, "inputs" (or
@@ -196,6 +199,9 @@ def slow_infer(
     model.eval()
     try:
         with torch.no_grad():
+            encoded = getattr(model, "slow_decoding_states", None)  # the encoder, run once
+            if callable(encoded):
+                states.update(encoded(features))
             result = run_search(
                 symbols_to_logits_fn,
                 batch,

@@ -171,3 +171,26 @@ def test_parameter_counts_equal_the_originals(key):
     expected = _golden_counts((key,))[key]
     model = registry.model(model_name)(registry.hparams(set_name), make_problem_hparams(20, 20))
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == expected
+
+
+@pytest.mark.parametrize(
+    "name", ["universal_transformer_tiny", "adaptive_universal_transformer_tiny"]
+)
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_slow_decoding_runs_the_encoder_once_and_decodes_the_same(name, beam_size):
+    """`slow_decoding_states` hands the encoder's output to every step; the decodes equal
+    those of re-running the whole model (T2T's slow path) at every step."""
+    from t2t.decode import protocol
+
+    model = build("universal_transformer", tiny(name)).eval()
+    inputs = features()["inputs"]
+    calls = []
+    model.encoder.register_forward_hook(lambda *args: calls.append(1))
+    cached = protocol.slow_infer(model, {"inputs": inputs}, 6, beam_size, beam_size, 0.6)
+    assert len(calls) == 1
+    model.slow_decoding_states = None  # the plain slow path: the encoder at every step
+    plain = protocol.slow_infer(model, {"inputs": inputs}, 6, beam_size, beam_size, 0.6)
+    assert len(calls) > 2
+    assert torch.equal(cached["outputs"], plain["outputs"])
+    if beam_size > 1:
+        torch.testing.assert_close(cached["scores"], plain["scores"], atol=1e-5, rtol=1e-5)

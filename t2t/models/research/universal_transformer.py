@@ -107,9 +107,15 @@ class UniversalTransformer(T2TModel):
         self.initialize_parameters()
 
     def body(self, features: Features):
-        """{"inputs": [B, S, H], "targets": [B, T, H]} -> ([B, T, H], {"act_loss"} for ACT)."""
+        """{"inputs": [B, S, H], "targets": [B, T, H]} -> ([B, T, H], {"act_loss"} for ACT).
+
+        With "encoder_output" and "encoder_bias" in `features` (`slow_decoding_states`), the
+        encoder is not run again.
+        """
         memory = memory_bias = enc_halting = None
-        if self.has_input:
+        if "encoder_output" in features:
+            memory, memory_bias = features["encoder_output"], features["encoder_bias"]
+        elif self.has_input:
             memory, memory_bias, enc_halting = self.encoder(
                 features["inputs"], features.get("target_space_id")
             )
@@ -119,6 +125,16 @@ class UniversalTransformer(T2TModel):
         output, dec_halting = self.decoder(x, causal, memory, memory_bias)
         losses = _act_loss(self.hparams, enc_halting, dec_halting)
         return (output, losses) if losses else output
+
+    def slow_decoding_states(self, features: Features) -> dict[str, torch.Tensor]:
+        """The encoder's output of `features` ({"inputs": ids [B, S], ...}), computed once for
+        the slow decoding path, which otherwise re-runs the encoder at every step:
+        {"encoder_output": [B, S, H], "encoder_bias": [B, 1, 1, S]} ({} without inputs)."""
+        if not self.has_input:
+            return {}
+        bottomed = self.bottom({k: v for k, v in features.items() if k != "targets"})
+        memory, memory_bias, _ = self.encoder(bottomed["inputs"], bottomed.get("target_space_id"))
+        return {"encoder_output": memory, "encoder_bias": memory_bias}
 
 
 @registry.register_model
