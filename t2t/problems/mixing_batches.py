@@ -4,12 +4,13 @@
 examples in this process, mix them by a schedule and pad them into batches. Both take the
 same arguments as a single problem's reader (mode, hparams, data_dir, seed, shuffle, repeat,
 rank/world_size, split); `MixingBatches.__init__` turns them into the attributes both use
-and checks every problem's data files up front.
+and checks every problem's data files up front; `in_turns` is evaluation's round-robin
+over the problems' examples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from t2t.problems import problem as problem_lib
@@ -59,3 +60,16 @@ class MixingBatches:
         """Raises DataError now, not mid-training, when a problem's data files are missing."""
         for each in problems:
             problem_lib.data_files(each, self.data_dir, self.dataset_split or self.mode)
+
+
+def in_turns(streams: Iterable[Iterator[dict]]) -> Iterator[dict]:
+    """One example of each stream in turn until all are exhausted (evaluation's mixing)."""
+    streams = list(streams)
+    while streams:
+        alive = []
+        for stream in streams:
+            example = next(stream, None)
+            if example is not None:
+                alive.append(stream)
+                yield example
+        streams = alive

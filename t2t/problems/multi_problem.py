@@ -44,7 +44,7 @@ from t2t.hparams import HParams, copy_hparams
 from t2t.modalities.names import ModalityType
 from t2t.problems import problem as problem_lib
 from t2t.problems.constants import Metrics, Modes
-from t2t.problems.mixing_batches import MixingBatches
+from t2t.problems.mixing_batches import MixingBatches, in_turns
 from t2t.problems.text_problems import VocabType
 
 log = logging.getLogger(__name__)
@@ -426,15 +426,7 @@ class MixedBatches(MixingBatches):
         if _hp(self.hparams, "multiproblem_target_eval_only", False):
             yield from self._task_examples(1)
             return
-        streams = [self._task_examples(i) for i in range(len(self.problem.task_list))]
-        while streams:
-            alive = []
-            for stream in streams:
-                example = next(stream, None)
-                if example is not None:
-                    alive.append(stream)
-                    yield example
-            streams = alive
+        yield from in_turns(self._task_examples(i) for i in range(len(self.problem.task_list)))
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         examples = self._mixed() if self.is_training else self._interleaved()

@@ -39,7 +39,7 @@ from t2t.errors import DataError
 from t2t.problems import problem as problem_lib
 from t2t.problems import text_problems
 from t2t.problems.constants import Modes
-from t2t.problems.mixing_batches import MixingBatches
+from t2t.problems.mixing_batches import MixingBatches, in_turns
 
 __all__ = [
     "MultiProblemV2",
@@ -238,7 +238,7 @@ class MultiProblemV2(problem_lib.Problem):
             return self._sampled(datasets, step, random.Random(f"{seed}/mix"))
         if self.only_eval_first_problem:
             return iter(datasets[0])
-        return self._in_turns([iter(d) for d in datasets])
+        return in_turns([iter(d) for d in datasets])
 
     def _sampled(
         self, datasets: list[Iterable[dict]], step: Callable[[], int], rng: random.Random
@@ -247,18 +247,6 @@ class MultiProblemV2(problem_lib.Problem):
         while True:
             pmf = get_schedule_distribution(self.schedule, step())
             yield next(streams[categorical_case(pmf, rng.random())])
-
-    @staticmethod
-    def _in_turns(datasets: list[Iterator[dict]]) -> Iterator[dict]:
-        streams = list(datasets)
-        while streams:
-            alive = []
-            for stream in streams:
-                example = next(stream, None)
-                if example is not None:
-                    alive.append(stream)
-                    yield example
-            streams = alive
 
     def mixed_batches(self, mode: str, hparams: Any, data_dir: str, **kwargs: Any):
         """The batches of the mixed examples (what `pipeline.make_batches` returns for it)."""
