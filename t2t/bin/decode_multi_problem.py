@@ -78,7 +78,7 @@ def _prompts_batch_fn(prompts: list) -> Callable:
 
 
 def decode_multi_problem_dev_set(
-    loaded: Any, hp: Any, run: dict, output_dir: str, decode_lines: Callable, base: str = ""
+    loaded: Any, hp: Any, run: dict, output_dir: str, base: str = ""
 ) -> None:
     """Decodes each chosen task's dev examples into its own T2T files; prints the metrics.
 
@@ -87,11 +87,10 @@ def decode_multi_problem_dev_set(
         hp: decode hparams (`multiproblem_task_id` picks one task; -1: every task with inputs).
         run: the run's names (model, hparams_set, data_dir).
         output_dir: the run directory (default place of the files).
-        decode_lines: t2t-decoder's `(loaded, lines, hp, make_inputs=...) -> output lines`.
         base: --decode_to_file, the files' stem ("" : <output_dir>/decode).
     """
+    from t2t.bin import t2t_decoder  # the command this serves (imported when it runs)
     from t2t.data.output_paths import check_output_file
-    from t2t.metrics.bleu import bleu_tokenize, compute_bleu
 
     data_dir = os.path.expanduser(run["data_dir"])
     encoder = loaded.encoders["targets"]
@@ -109,16 +108,11 @@ def decode_multi_problem_dev_set(
         task_hp = copy_hparams(hp)
         task_hp.multiproblem_task_id = task.task_id
         lines = [str(i) for i in range(len(prompts))]
-        outputs = decode_lines(loaded, lines, task_hp, make_inputs=_prompts_batch_fn(prompts))
+        make_inputs = _prompts_batch_fn(prompts)
+        outputs = t2t_decoder._decode_lines(loaded, lines, task_hp, make_inputs=make_inputs)
         targets = [encoder.decode(decoding.cut_at_eos(ids)) for ids in target_ids]
         inputs = [encoder.decode([int(i) for i in ids[:-1]]) for ids in prompts]
-        stem = decodes.rsplit(".", 1)[0]
-        decoding.write_records(decodes, outputs, hp.delimiter)
-        decoding.write_records(stem + ".targets", targets, hp.delimiter)
-        decoding.write_records(stem + ".inputs", inputs, hp.delimiter)
-        best = [line.split("\t")[0] for line in outputs]
-        exact = sum(o == t for o, t in zip(best, targets)) / max(1, len(targets))
-        bleu = compute_bleu([bleu_tokenize(t) for t in targets], [bleu_tokenize(o) for o in best])
+        _, exact, bleu = t2t_decoder.write_dev_decodes(decodes, outputs, inputs, targets, hp)
         print(
             f"{task.name} (task id {task.task_id}): decoded {len(targets)} dev examples into "
             f"{decodes}; per-sequence accuracy: {100 * exact:.2f}%  BLEU (cased): {100 * bleu:.2f}"

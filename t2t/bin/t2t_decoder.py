@@ -240,13 +240,12 @@ def _rows_per_beam(
 def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
     """Decodes the dev set: T2T's .decodes/.targets/.inputs files, accuracy and BLEU."""
     from t2t.decode import decoding
-    from t2t.metrics.bleu import bleu_tokenize, compute_bleu
 
     if hasattr(loaded.problem, "task_list"):  # a MultiProblem: task by task
         from t2t.bin.decode_multi_problem import decode_multi_problem_dev_set
 
         base = os.path.expanduser(FLAGS.decode_to_file) if FLAGS.decode_to_file else ""
-        decode_multi_problem_dev_set(loaded, hp, run, output_dir, _decode_lines, base)
+        decode_multi_problem_dev_set(loaded, hp, run, output_dir, base)
         return
     data_dir = os.path.expanduser(run["data_dir"])
     featured = loaded.make_inputs_fn() is not None  # inputs that are not text (audio, images)
@@ -277,6 +276,24 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
 
     check_output_file(decodes)  # before the decoding, not after it
     outputs = _decode_lines(loaded, inputs, hp, make_inputs=make_inputs)
+    stem, exact, bleu = write_dev_decodes(decodes, outputs, inputs, targets, hp)
+    print(f"Decoded {len(targets)} dev examples into {decodes} (+ .targets, .inputs)")
+    if type(loaded.encoders.get("targets")).__name__ == "ClassLabelEncoder":
+        print(f"accuracy: {100 * exact:.2f}% (predicted labels in {decodes})")
+        return
+    print(f"per-sequence accuracy: {100 * exact:.2f}%  BLEU (cased): {100 * bleu:.2f}")
+    if make_inputs is not None:
+        _print_error_rates(stem + ".targets", outputs, hp.delimiter)
+
+
+def write_dev_decodes(
+    decodes: str, outputs: list[str], inputs: list[str], targets: list[str], hp
+) -> tuple[str, float, float]:
+    """Writes T2T's dev-set files (`decodes` and its .targets/.inputs siblings) and scores
+    the best decodes: -> (the files' stem, per-sequence accuracy, cased BLEU)."""
+    from t2t.decode import decoding
+    from t2t.metrics.bleu import bleu_tokenize, compute_bleu
+
     best = [line.split("\t")[0] for line in outputs]
     rows = (outputs, inputs, targets)
     if hp.return_beams:  # T2T writes each beam on its own row, beside its input and target
@@ -287,13 +304,7 @@ def decode_dev_set(loaded, hp, run: dict, output_dir: str) -> None:
     decoding.write_records(stem + ".inputs", rows[1], hp.delimiter)
     exact = sum(o == t for o, t in zip(best, targets)) / max(1, len(targets))
     bleu = compute_bleu([bleu_tokenize(t) for t in targets], [bleu_tokenize(o) for o in best])
-    print(f"Decoded {len(targets)} dev examples into {decodes} (+ .targets, .inputs)")
-    if type(loaded.encoders.get("targets")).__name__ == "ClassLabelEncoder":
-        print(f"accuracy: {100 * exact:.2f}% (predicted labels in {decodes})")
-        return
-    print(f"per-sequence accuracy: {100 * exact:.2f}%  BLEU (cased): {100 * bleu:.2f}")
-    if make_inputs is not None:
-        _print_error_rates(stem + ".targets", outputs, hp.delimiter)
+    return stem, exact, bleu
 
 
 def _features_batch_fn(features: list):
