@@ -12,7 +12,6 @@ model) has nothing to prompt with and is skipped with a note.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -63,20 +62,6 @@ def task_dev_examples(loaded: Any, task: Any, data_dir: str, num_samples: int) -
     return prompts, targets
 
 
-def _prompts_batch_fn(prompts: list) -> Callable:
-    """lines "i" -> LongTensor [B, S]: prompts[i] zero-padded (each already ends in its id)."""
-    import torch
-
-    def make_inputs(lines):
-        rows = [prompts[int(line)] for line in lines]
-        batch = torch.zeros(len(rows), max(len(row) for row in rows), dtype=torch.long)
-        for index, row in enumerate(rows):
-            batch[index, : len(row)] = torch.from_numpy(row)
-        return batch
-
-    return make_inputs
-
-
 def decode_multi_problem_dev_set(
     loaded: Any, hp: Any, run: dict, output_dir: str, base: str = ""
 ) -> None:
@@ -108,7 +93,7 @@ def decode_multi_problem_dev_set(
         task_hp = copy_hparams(hp)
         task_hp.multiproblem_task_id = task.task_id
         lines = [str(i) for i in range(len(prompts))]
-        make_inputs = _prompts_batch_fn(prompts)
+        make_inputs = t2t_decoder._features_batch_fn(prompts)  # zero-padded id rows
         outputs = t2t_decoder._decode_lines(loaded, lines, task_hp, make_inputs=make_inputs)
         targets = [encoder.decode(decoding.cut_at_eos(ids)) for ids in target_ids]
         inputs = [encoder.decode([int(i) for i in ids[:-1]]) for ids in prompts]

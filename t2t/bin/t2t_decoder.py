@@ -308,7 +308,8 @@ def write_dev_decodes(
 
 
 def _features_batch_fn(features: list):
-    """lines "i" -> the zero-padded batch of features[i] (dev examples that are not text)."""
+    """lines "i" -> the zero-padded batch of features[i] (dev inputs that are not text lines:
+    audio or image features, a MultiProblem task's prompt ids)."""
     import torch
 
     from t2t.data.batching import pad_batch
