@@ -69,8 +69,8 @@ print(json.dumps({"steps_per_second": cfg["steps"] / seconds}))
 """
 
 
-def run_ours(model_name: str, args) -> float:
-    """Steps/s of t2t's model on the fixed batch."""
+def make_step(model_name: str, args):
+    """One training step of t2t's model on the fixed batch (a function of no arguments)."""
     import torch
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -104,6 +104,12 @@ def run_ours(model_name: str, args) -> float:
         loss.backward()
         optimizer.step()
 
+    return step
+
+
+def run_ours(model_name: str, args) -> float:
+    """Steps/s of t2t's model on the fixed batch."""
+    step = make_step(model_name, args)
     for _ in range(args.warmup):
         step()
     start = time.perf_counter()

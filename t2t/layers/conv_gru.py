@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from t2t.layers.convolutions import Conv2d, Pair
+from t2t.layers.dropout import dropout_with_broadcast_dims
 from t2t.layers.initializers import own_init
 
 
@@ -101,6 +102,6 @@ class DiagonalConvGRU(nn.Module):
         reset, reset_cost = hard_sigmoid(reset_logits)
         gate, gate_cost = hard_sigmoid(gate_logits)
         candidate = torch.tanh(self.candidate(reset * x))
-        candidate = F.dropout(candidate, self.dropout, self.training)
+        candidate = dropout_with_broadcast_dims(candidate, self.dropout, (), self.training)
         shifted = F.conv2d(x, self.shift.to(x.dtype), padding=(0, 1), groups=x.shape[1])
         return gate * shifted + (1 - gate) * candidate, 0.5 * (reset_cost + gate_cost)

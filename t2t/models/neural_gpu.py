@@ -20,11 +20,11 @@ averages over every step; we do the same.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from t2t import registry
 from t2t.layers.conv_gru import ConvGRU, DiagonalConvGRU
+from t2t.layers.dropout import dropout_with_broadcast_dims
 from t2t.layers.sequence_ops import fit_length
 from t2t.models.t2t_model import Features, T2TModel
 
@@ -84,7 +84,7 @@ class NeuralGpu(_NeuralGpuBase):
         state = inputs.transpose(1, 2).unsqueeze(-1)  # [B, H, S, 1]: channels first
         padding = input_padding(inputs)  # [B, S]
         for position in range(inputs.shape[1]):
-            x = F.dropout(state, self.dropout, self.training)
+            x = dropout_with_broadcast_dims(state, self.dropout, (), self.training)
             for cell in self.cells:
                 x = cell(x)
             keep = padding[:, position, None, None, None]  # [B, 1, 1, 1]
