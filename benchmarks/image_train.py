@@ -17,8 +17,9 @@ learning-rate schedule and weight decay:
   built from `trainer_lib.create_hparams(set, problem_name=...)` on constant synthetic
   tensors of the same shapes, trained with T2T's own `model.optimize` (its optimizer,
   schedule and weight decay), one `session.run` per step. On CPU resnet runs with
-  use_nchw=False there (TF's CPU convolution gradients support NHWC only). (No input
-  pipeline on any side, so the comparison is of the model step.)
+  use_nchw=False there (TF's CPU convolution gradients support NHWC only), and so it does
+  on both torch sides (torch's channels_last memory format). (No input pipeline on any
+  side, so the comparison is of the model step.)
 
 Each variant runs in its own process; images/s = batch x timed steps / wall time after
 `--warmup` untimed steps. Peak memory: on CUDA `torch.cuda.max_memory_allocated` (TF:
@@ -62,6 +63,8 @@ def _torch_setup(case: str, batch: int, device: str):
 
     model_name, set_name, _, size, channels = CASES[case]
     hparams = registry.hparams(set_name)
+    if not device.startswith("cuda") and "use_nchw" in hparams:
+        hparams.use_nchw = False  # NHWC (channels_last) on CPU, as the original runs there
     problem = HParams(
         modality={"inputs": "image", "targets": "class_label"},
         vocab_size={"inputs": 256, "targets": NUM_CLASSES},
