@@ -197,26 +197,31 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    peak = matmul_peak_gflops(args.threads)
-    print(f"float32 matmul peak: {peak:.1f} GFLOP/s on {args.threads} threads")
-    print(
-        "| case | GFLOP/step | t2t steps/s | t2t GFLOP/s | products-only steps/s | peak steps/s"
-        " | original steps/s | t2t / original | products-only / original | peak / original |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    first_peak = matmul_peak_gflops(args.threads)
+    measured = []
     for case in args.cases.split(","):
         torch.manual_seed(0)
         step, original = case_step(case, args)
         ours = steps_per_sec(step, args.steps, args.warmup)
         gflop = step_flops(step) / 1e9
         products = 1.0 / replay_seconds(record_products(step))
+        measured.append((case, gflop, ours, products, original))
+        print(f"{case}: measured", flush=True)
+    # Other tenants of a shared host can slow one measurement: the best of two counts.
+    peak = max(first_peak, matmul_peak_gflops(args.threads))
+    print(f"float32 matmul peak: {peak:.1f} GFLOP/s on {args.threads} threads")
+    print(
+        "| case | GFLOP/step | t2t steps/s | t2t GFLOP/s | products-only steps/s | peak steps/s"
+        " | original steps/s | t2t / original | products-only / original | peak / original |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for case, gflop, ours, products, original in measured:
         rates = [ours, products, peak / gflop]
         cells = [f"{gflop:.2f}", f"{ours:.3f}", f"{ours * gflop:.1f}"]
         cells += [f"{rate:.3f}" for rate in rates[1:]]
         cells.append(f"{original:.3f}" if original else "-")
         cells += [f"{rate / original:.2f}x" if original else "-" for rate in rates]
         print(f"| {case} | " + " | ".join(cells) + " |")
-        sys.stdout.flush()
 
 
 if __name__ == "__main__":
