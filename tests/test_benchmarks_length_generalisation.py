@@ -1,23 +1,13 @@
 """benchmarks/length_generalisation.py: its settings, batching, scoring and report, and one
 tiny end-to-end run (datagen -> probe-free training -> teacher-forced and greedy eval)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from tests.benchmark_modules import load_benchmark
 
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-lg = _load("length_generalisation")
+lg = load_benchmark("length_generalisation")
 
 
 def test_registered_names():

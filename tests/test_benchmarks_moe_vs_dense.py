@@ -2,20 +2,16 @@
 recorder that reads routing and losses from a model's forward passes."""
 
 import argparse
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
 from t2t import registry
+from tests.benchmark_modules import load_benchmark
 
 from .models.conftest import make_problem_hparams
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-spec = importlib.util.spec_from_file_location("moe_vs_dense", BENCHMARKS / "moe_vs_dense.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)  # registers nothing: main() does
+bench = load_benchmark("moe_vs_dense")  # registers nothing: main() does
 
 
 def tiny_args(**changes) -> argparse.Namespace:

@@ -1,7 +1,6 @@
 """benchmarks/gettext_corpus.py (corpus from .mo catalogs) and benchmarks/parity.py (the
 comparison's log parsing and statistics)."""
 
-import importlib.util
 import json
 import math
 import struct
@@ -9,14 +8,7 @@ from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmark_modules import load_benchmark
 
 
 def write_mo(path: Path, entries: dict[str, str]) -> None:
@@ -41,7 +33,7 @@ def write_mo(path: Path, entries: dict[str, str]) -> None:
 
 
 def test_gettext_corpus_cleans_dedupes_and_splits(tmp_path):
-    corpus = _load("gettext_corpus")
+    corpus = load_benchmark("gettext_corpus")
     root = tmp_path / "locale"
     many = {f"Message number {i}": f"Message numéro {i}" for i in range(30)}
     write_mo(root / "fr" / "LC_MESSAGES" / "a.mo", {
@@ -75,7 +67,7 @@ def test_gettext_corpus_cleans_dedupes_and_splits(tmp_path):
 
 
 def test_welch_t_test_p_values():
-    parity = _load("parity")
+    parity = load_benchmark("parity")
     # Student's t: df=1, t=1 -> 0.5; df=2: P(|T|>=t) = 1 - t / sqrt(2 + t^2).
     assert parity._student_two_sided(1.0, 1.0) == pytest.approx(0.5, abs=1e-9)
     assert parity._student_two_sided(1.0, 2.0) == pytest.approx(1 - 1 / math.sqrt(3), abs=1e-9)
@@ -88,7 +80,7 @@ def test_welch_t_test_p_values():
 
 
 def test_curves_and_dev_metrics_of_both_systems(tmp_path, monkeypatch):
-    parity = _load("parity")
+    parity = load_benchmark("parity")
     monkeypatch.setattr(parity, "RUNS", str(tmp_path))
     orig = tmp_path / "reverse" / "orig" / "seed1"
     orig.mkdir(parents=True)
@@ -118,7 +110,7 @@ def test_curves_and_dev_metrics_of_both_systems(tmp_path, monkeypatch):
 
 
 def test_same_command_lines_for_both_systems():
-    parity = _load("parity")
+    parity = load_benchmark("parity")
     orig = parity.train_command("fr", "orig", 2)
     ours = parity.train_command("fr", "t2t", 2)
     assert orig[0].endswith("t2t-trainer") and ours[0].endswith("t2t-trainer")

@@ -1,8 +1,6 @@
 """benchmarks/decode_floor.py times exactly the matrix products our decoder runs."""
 
-import importlib.util
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import torch
@@ -10,20 +8,12 @@ from torch import nn
 
 from t2t.layers.packed_linear import packing_available
 from t2t.modalities.symbol import SymbolTop
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmark_modules import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def floor():
-    return _load("decode_floor")
+    return load_benchmark("decode_floor")
 
 
 def _record_products(model: nn.Module) -> Counter:
