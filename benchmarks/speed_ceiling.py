@@ -150,17 +150,20 @@ def steps_per_sec(step, steps: int, warmup: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def _zoo_args(args: argparse.Namespace) -> argparse.Namespace:
-    """The settings zoo_train_ut.py and zoo_train_conv.py take, at their defaults."""
-    return argparse.Namespace(
-        steps=args.steps, warmup=args.warmup, batch=16, length=24, vocab=20,
-        threads=args.threads, repeats=1, hparams="",
-        original_python=zoo_train_ut.ORIGINAL_PYTHON,
-    )  # fmt: skip
+def _zoo_args(module, args: argparse.Namespace) -> argparse.Namespace:
+    """The settings of zoo_train_ut.py or zoo_train_conv.py (`module`): their defaults, with
+    this run's steps, warm-up and threads, and one timed round."""
+    shared = ["--steps", str(args.steps), "--warmup", str(args.warmup)]
+    shared += ["--threads", str(args.threads)]
+    if module is zoo_train_ut:
+        return module.parse_args(shared)
+    return module.parse_args(
+        [*shared, "--repeats", "1", "--original-python", zoo_train_ut.ORIGINAL_PYTHON]
+    )
 
 
 def case_step(case: str, args: argparse.Namespace):
-    """(step function of t2t, items per step, the original's steps/s or None) for a case."""
+    """(t2t's training step as a function of no arguments, the original's steps/s or None)."""
     from t2t import registry
 
     if case in IMAGE_CASES:
@@ -172,12 +175,12 @@ def case_step(case: str, args: argparse.Namespace):
             result = image_train.original_worker(case, batch, args.steps, args.warmup, "cpu")
             original = result["images_per_sec"] / batch if "images_per_sec" in result else None
         return step, original
-    zoo = _zoo_args(args)
     if case in ZOO_CASES:
+        zoo = _zoo_args(zoo_train_ut, args)
         step = zoo_train_ut.make_step(case, zoo)
         original = None if args.skip_original else zoo_train_ut.run_original(case, zoo)
         return step, original
-    zoo.batch, zoo.length, zoo.threads = 32, 40, args.threads
+    zoo = _zoo_args(zoo_train_conv, args)
     run_steps, _ = zoo_train_conv.make_steps(zoo)
     original = None
     if not args.skip_original:

@@ -139,8 +139,8 @@ def run_original(model_name: str, args) -> float:
     return json.loads(out.strip().splitlines()[-1])["steps_per_second"]
 
 
-def main() -> None:
-    """Parses the flags, times each model on both sides and prints a table."""
+def parse_args(argv=None) -> argparse.Namespace:
+    """The command line's settings (argv: a list of flags, None for sys.argv)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--steps", type=int, default=20)
@@ -150,7 +150,12 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-original", action="store_true")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    """Parses the flags, times each model on both sides and prints a table."""
+    args = parse_args()
     print("| model | hparams set | t2t steps/s | T2T 1.15.7 steps/s | ratio |")
     print("|---|---|---|---|---|")
     for model_name in args.models.split(","):

@@ -137,8 +137,7 @@ class Conv2d(nn.Conv2d):
         left, right, top, bottom = conv_pads(
             x, self.kernel_size, self.dilation, self.tf_padding, self.stride
         )
-        span = (self.kernel_size[0] - 1) * self.dilation[0] + 1
-        if self._is_sequence_conv(x) and x.shape[2] + top + bottom >= span:
+        if self._is_sequence_conv(x, top + bottom):
             return sequence_conv(x, self.weight, self.bias, self.dilation[0], top, bottom)
         if left == right and top == bottom:  # the conv pads by itself, without a copy
             padding = (top, left)
@@ -146,14 +145,18 @@ class Conv2d(nn.Conv2d):
             x, padding = F.pad(x, [left, right, top, bottom]), (0, 0)
         return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
-    def _is_sequence_conv(self, x: torch.Tensor) -> bool:
-        """Whether x is a sequence [B, C, T, 1] that `sequence_conv` can take on a CPU."""
+    def _is_sequence_conv(self, x: torch.Tensor, padding: int = 0) -> bool:
+        """Whether x is a sequence [B, C, T, 1] that `sequence_conv` can take on a CPU, with
+        `padding` rows added (a sequence shorter than the kernel's span is left to
+        F.conv2d, whose error names the sizes)."""
+        span = (self.kernel_size[0] - 1) * self.dilation[0] + 1
         return (
             x.device.type == "cpu"
             and x.shape[3] == 1
             and self.kernel_size[1] == 1
             and self.groups == 1
             and self.stride == (1, 1)
+            and x.shape[2] + padding >= span
         )
 
 
