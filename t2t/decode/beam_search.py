@@ -60,6 +60,7 @@ __all__ = [
     "beam_search",
     "greedy_search",
     "sample",
+    "sample_update",
     "select_top_beams",
     "length_penalty",
 ]
@@ -510,17 +511,42 @@ def sample(
     step = 0
     while step < decode_length and not bool(hit_eos.all()):
         logits, states = symbols_to_logits_fn(ids, step, states)
-        logits = logits.float()  # [B, V]
-        next_id, peak = _choose(logits, temperature, top_k, generator)  # [B], [B, 1]
-        # T2T's log-prob of the chosen token; no [B, V] log-softmax.
-        normalizer = log_normalizer(logits, peak=peak)
-        token_log_prob = logits.gather(1, next_id.unsqueeze(1)) - normalizer  # [B, 1]
-        scores = scores + token_log_prob.squeeze(1) * (~hit_eos).float()
-        next_id = next_id.masked_fill(hit_eos, 0)
-        hit_eos = hit_eos | (next_id == eos_id)
+        next_id, scores, hit_eos = sample_update(
+            logits, scores, hit_eos, eos_id, temperature, top_k, generator
+        )
         ids = torch.cat([ids, next_id.unsqueeze(1)], dim=1)  # [B, i+2]
         step += 1
     return ids, scores
+
+
+def sample_update(
+    logits: Tensor,
+    scores: Tensor,
+    hit_eos: Tensor,
+    eos_id: int = EOS_ID,
+    temperature: float = 0.0,
+    top_k: int = -1,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """One step of `sample`'s bookkeeping after the model: choose, score, mark EOS.
+
+    Args:
+        logits: [B, V] the step's logits.
+        scores: [B] float32 sums of log-probs so far.
+        hit_eos: [B] bool, sequences that have produced EOS.
+        eos_id, temperature, top_k, generator: as `sample`.
+
+    Returns:
+        (next ids [B], 0 after EOS; scores [B]; hit_eos [B]).
+    """
+    logits = logits.float()  # [B, V]
+    next_id, peak = _choose(logits, temperature, top_k, generator)  # [B], [B, 1]
+    # T2T's log-prob of the chosen token; no [B, V] log-softmax.
+    normalizer = log_normalizer(logits, peak=peak)
+    token_log_prob = logits.gather(1, next_id.unsqueeze(1)) - normalizer  # [B, 1]
+    scores = scores + token_log_prob.squeeze(1) * (~hit_eos).float()
+    next_id = next_id.masked_fill(hit_eos, 0)
+    return next_id, scores, hit_eos | (next_id == eos_id)
 
 
 def greedy_search(

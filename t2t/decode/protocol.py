@@ -276,10 +276,17 @@ def fast_infer(
 
     batch = features["inputs"].shape[0] if has_input else prefix.shape[0]
     modules = model.decode_step_modules() if hasattr(model, "decode_step_modules") else []
+    greedy = beam_size <= 1 and model.hparams.get("sampling_method") != "random"
     if step_mode == "compiled":
         modules = []  # the compiler lays out the weights itself
     # Every step multiplies the same weights by batch x beams rows: pack them once.
     with packed_linears(modules, batch * max(beam_size, 1)):
+        if static and step_mode == "compiled" and greedy and prefix is None:
+            # The step and the greedy bookkeeping in one compiled graph.
+            with_shared = {**states, "shared": shared} if shared is not None else states
+            found = fast_step.greedy_decode(model, with_shared, batch, total_length, EOS_ID)
+            if found is not None:
+                return {"outputs": found[0][:, 1:], "scores": found[1]}
         result = run_search(
             symbols_to_logits_fn,
             batch,

@@ -101,7 +101,7 @@ def test_models_without_a_static_step_use_the_module_step():
 def test_a_failing_compiler_warns_once_and_decodes_eagerly(monkeypatch):
     model = _model()
 
-    def broken(step):
+    def broken(step, options):
         def fail(*args):
             raise RuntimeError("no C++ compiler\nmore detail")
 
@@ -125,3 +125,60 @@ def test_compiled_step_decodes_like_the_module_step(beam):
         features = {"inputs": _inputs(batch)}
         reference = _decode(model, features, beam, "module")
         _assert_same(_decode(model, features, beam, "compiled"), reference)
+
+
+def test_states_flatten_and_unflatten_in_order():
+    a, b, c = torch.zeros(1), torch.ones(2), torch.full((3,), 2.0)
+    states = {"layer_0": {"self": {"k": a, "v": b}}, "shared": {"memory_bias": c}}
+    paths, leaves = fast_step.flatten_states(states)
+    assert paths == (("layer_0", "self", "k"), ("layer_0", "self", "v"), ("shared", "memory_bias"))
+    assert leaves[0] is a and leaves[1] is b and leaves[2] is c
+    assert fast_step.unflatten_states(paths, leaves) == states
+    with pytest.raises(TypeError, match="layer_0/self"):
+        fast_step.flatten_states({"layer_0": {"self": [a]}})
+
+
+def _boost_eos(model, per_row: list[float]):
+    """Wraps decode_step: row r's EOS logit grows by per_row[r] a step, so rows end at
+    different steps (the same wrapper for every step mode)."""
+    decode_step = model.decode_step
+
+    def step(ids, i, states):
+        logits, states = decode_step(ids, i, states)
+        boost = torch.tensor(per_row[: logits.shape[0]]) * (torch.as_tensor(i) + 1.0)
+        logits[:, protocol.EOS_ID] = logits[:, protocol.EOS_ID] + boost
+        return logits, states
+
+    model.decode_step = step
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_compiled_greedy_stops_rows_at_their_eos_like_the_module_step():
+    model = _model()
+    _boost_eos(model, [0.0, 4.0, 8.0, 30.0])
+    features = {"inputs": _inputs(4)}
+    reference = _decode(model, features, 1, "module")
+    outputs = reference["outputs"]
+    assert (outputs[1:] == protocol.EOS_ID).any(dim=1).all()  # rows 1-3 end early
+    assert outputs[3, 1:].eq(0).all()  # ... and are padded with 0 after EOS
+    _assert_same(_decode(model, features, 1, "compiled"), reference)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_compiled_step_follows_changed_weights():
+    model = _model()
+    features = {"inputs": _inputs(1)}
+    _assert_same(_decode(model, features, 1, "compiled"), _decode(model, features, 1, "module"))
+    with torch.no_grad():  # frozen into the compiled graph: a change must compile again
+        model.target_top.linear_weight.mul_(-1.0)
+    _assert_same(_decode(model, features, 1, "compiled"), _decode(model, features, 1, "module"))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_compiled_greedy_with_partial_targets_uses_the_step_path():
+    model = _model()
+    features = {"inputs": _inputs(2), "partial_targets": torch.tensor([[3, 4]] * 2)}
+    _assert_same(_decode(model, features, 1, "compiled"), _decode(model, features, 1, "module"))
