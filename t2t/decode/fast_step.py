@@ -16,8 +16,8 @@ Modes (`fast_infer(step_mode=...)`, the decode hparam `step_mode`, the benchmark
 * ``"static"``: the static-shape step, eager (a reference; no faster by itself).
 * ``"compiled"``: the static-shape step through `torch.compile` (inductor), with the
   weights frozen into the graph (`freezing`: constant-folded, laid out for the CPU's
-  matrix kernels) and a C++ wrapper around the generated kernels (`cpp_wrapper`: no
-  Python between them). Greedy decoding runs the search's own bookkeeping (argmax,
+  matrix kernels) and, on CPU, a C++ wrapper around the generated kernels (`cpp_wrapper`:
+  no Python between them). Greedy decoding runs the search's own bookkeeping (argmax,
   normaliser, score, EOS) in the same graph (`greedy_decode`), so a step is one call.
   The first call of each new shape compiles (tens of seconds on a small CPU); a step that
   fails to compile (no C++ compiler, an unsupported op) warns once and runs eagerly from
@@ -43,8 +43,11 @@ from t2t.errors import HParamsError
 
 STEP_MODES = ("module", "static", "compiled")
 
-# Inductor settings of the compiled step (see the module docstring).
-INDUCTOR_OPTIONS = {"freezing": True, "cpp_wrapper": True}
+# Inductor settings of the compiled step (see the module docstring); the C++ wrapper on
+# CPU only (on a GPU the kernel launches are asynchronous and the wrapper needs the CUDA
+# toolkit's compiler).
+INDUCTOR_OPTIONS = {"freezing": True}
+CPU_INDUCTOR_OPTIONS = {**INDUCTOR_OPTIONS, "cpp_wrapper": True}
 
 # Per model: {(kind, step function, states layout, weights' versions): the compiled
 # callable}.
@@ -122,7 +125,15 @@ def _compile(fn: Callable, options: dict) -> Callable:
 def _weights_key(model) -> tuple:
     """Identity and version of every parameter and buffer: frozen into the compiled graph,
     so a change to any of them needs a new graph."""
-    tensors = [*model.parameters(), *model.buffers()]
+    # Straight from each module's dicts: `parameters()` builds names and a set, and this
+    # runs once a decode.
+    tensors = [
+        t
+        for module in model.modules()
+        for table in (module._parameters, module._buffers)
+        for t in table.values()
+        if t is not None
+    ]
     # Inference tensors (a decode's own copies) have no version counter.
     return tuple((t.data_ptr(), -1 if t.is_inference() else t._version) for t in tensors)
 
@@ -139,7 +150,9 @@ def _compiled(model, kind: str, paths: Paths, make: Callable) -> Callable | None
         stale = [k for k in entries if k[:3] == key[:3]]
         for old in stale:  # the same step on older weights: drop its frozen graph
             del entries[old]
-        entries[key] = _compile(make(step, paths), INDUCTOR_OPTIONS)
+        on_cpu = all(p.device.type == "cpu" for p in model.parameters())
+        options = CPU_INDUCTOR_OPTIONS if on_cpu else INDUCTOR_OPTIONS
+        entries[key] = _compile(make(step, paths), options)
     return entries[key]
 
 
@@ -183,6 +196,7 @@ class StaticStep:
         self.model = model
         self.compiled = compiled
         self.checked = False  # whether a compiled step of this decode ran with its guards
+        self.step: tuple | None = None  # (states layout, its compiled step) of this decode
 
     def __call__(self, ids: torch.Tensor, i: int, states: dict) -> tuple[torch.Tensor, dict]:
         """One step: only the last ids [N, 1] are passed on, so every step has one shape."""
@@ -193,7 +207,9 @@ class StaticStep:
         position = torch.tensor(i, dtype=torch.long, device=ids.device)
         if self.compiled and i > 0:
             paths, leaves = flatten_states(states)
-            step = _compiled(self.model, "step", paths, _flat_step)
+            if self.step is None or self.step[0] != paths:  # looked up once a decode
+                self.step = (paths, _compiled(self.model, "step", paths, _flat_step))
+            step = self.step[1]
             if step is not None:
                 try:
                     return self._run(step, last, position, leaves), states
