@@ -134,7 +134,8 @@ def _weights_key(model) -> tuple:
         for t in table.values()
         if t is not None
     ]
-    # Inference tensors (a decode's own copies) have no version counter.
+    # Tensors made under torch.inference_mode (a table a decode extends) have no version
+    # counter; a new one has a new address.
     return tuple((t.data_ptr(), -1 if t.is_inference() else t._version) for t in tensors)
 
 
