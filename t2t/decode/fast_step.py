@@ -103,23 +103,36 @@ def unflatten_states(paths: Paths, leaves: list) -> dict:
     return states
 
 
-def _compile(fn: Callable, options: dict) -> Callable:
+class _Compiled:
     """`torch.compile` of `fn` (inductor; shapes static until they change) with the
-    inductor settings `options`."""
-    # A copy of the function with its own code object: torch.compile keeps its graphs per
-    # code object, up to a limit (8), and every model and layout would otherwise share one.
-    own = types.FunctionType(
-        fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
-    )
-    compiled = torch.compile(own, dynamic=None, fullgraph=False)
+    inductor settings `options`.
 
-    def call(*args):
-        # Inductor reads some settings (cpp_wrapper) outside torch.compile's own options,
-        # so they are set around each call; a call that does not compile only runs.
-        with torch._inductor.config.patch(options):
-            return compiled(*args)
+    Calling it runs the compiled code's guards and compiles when they fail, with the
+    settings set around the call: inductor reads some of them (cpp_wrapper) outside
+    torch.compile's own options. `unchecked` is the call for the later steps of a decode,
+    inside `skip_guards()`: no guards, so no compile, and no settings to set (32 us a call).
+    """
 
-    return call
+    def __init__(self, fn: Callable, options: dict) -> None:
+        # A copy of the function with its own code object: torch.compile keeps its graphs
+        # per code object, up to a limit (8), and every model and layout would otherwise
+        # share one.
+        own = types.FunctionType(
+            fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
+        )
+        self.unchecked = torch.compile(own, dynamic=None, fullgraph=False)
+        self.options = options
+
+    def __call__(self, *args):
+        with torch._inductor.config.patch(self.options):
+            return self.unchecked(*args)
+
+
+def skip_guards():
+    """The context for a decode's steps after its first: each has the shapes of the first,
+    which the compiled code's guards checked, so they need not run again (they walk every
+    parameter of the model, ~0.1 ms a step)."""
+    return torch.compiler.set_stance("default", skip_guard_eval_unsafe=True)
 
 
 def _weights_key(model) -> tuple:
@@ -153,7 +166,7 @@ def _compiled(model, kind: str, paths: Paths, make: Callable) -> Callable | None
             del entries[old]
         on_cpu = all(p.device.type == "cpu" for p in model.parameters())
         options = CPU_INDUCTOR_OPTIONS if on_cpu else INDUCTOR_OPTIONS
-        entries[key] = _compile(make(step, paths), options)
+        entries[key] = _Compiled(make(step, paths), options)
     return entries[key]
 
 
@@ -218,12 +231,12 @@ class StaticStep:
                     _disable(self.model, error)
         return self.model.decode_step(last, position, states)
 
-    def _run(self, step: Callable, last, position, leaves: list) -> torch.Tensor:
+    def _run(self, step: _Compiled, last, position, leaves: list) -> torch.Tensor:
         """The compiled step; its guards run at the first compiled step of the decode only:
         later steps have the same shapes (the states are reordered, never resized)."""
         if self.checked:
-            with torch.compiler.set_stance("default", skip_guard_eval_unsafe=True):
-                return step(last, position, *leaves)
+            with skip_guards():
+                return step.unchecked(last, position, *leaves)
         logits = step(last, position, *leaves)
         self.checked = True
         return logits
@@ -270,26 +283,23 @@ def greedy_decode(
     hit_eos = torch.zeros(batch_size, dtype=torch.bool, device=device)
     generated = [last]
 
-    def run(i: int) -> bool:
-        """Step i; whether every sequence has ended."""
+    def run(i: int, call: Callable) -> bool:
+        """Step i through `call`; whether every sequence has ended."""
         nonlocal last, scores, hit_eos
         position = torch.tensor(i, dtype=torch.long, device=device)
-        last, scores, hit_eos = step(last, position, scores, hit_eos, *leaves)
+        last, scores, hit_eos = call(last, position, scores, hit_eos, *leaves)
         generated.append(last)
         return bool(hit_eos.all())
 
     if decode_length > 0:
         try:
-            done = run(0)  # compiles on the first decode of a shape
+            done = run(0, step)  # with its guards: compiles on the first decode of a shape
         except Exception as error:  # noqa: BLE001  (any compiler failure: run eagerly)
             _disable(model, error)
             return None
-        # Every later step has the inputs of the first (same shapes, same tensors for the
-        # states), which the compiled code was just checked against: its guards need not
-        # run again (they walk every parameter of the model, ~0.1 ms a step).
-        with torch.compiler.set_stance("default", skip_guard_eval_unsafe=True):
+        with skip_guards():  # later steps: the same shapes and state tensors
             for i in range(1, decode_length):
                 if done:
                     break
-                done = run(i)
+                done = run(i, step.unchecked)
     return torch.cat(generated, dim=1), scores

@@ -107,7 +107,7 @@ def test_a_failing_compiler_warns_once_and_decodes_eagerly(monkeypatch):
 
         return fail
 
-    monkeypatch.setattr(fast_step, "_compile", broken)
+    monkeypatch.setattr(fast_step, "_Compiled", broken)
     features = {"inputs": _inputs(1)}
     reference = _decode(model, features, 1, "module")
     with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler") as warned:
