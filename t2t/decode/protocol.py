@@ -110,7 +110,7 @@ def run_search(
         if top_beams == 1:
             return {"outputs": ids[:, 0, 1:], "scores": scores[:, 0]}
         return {"outputs": ids[:, :top_beams, 1:], "scores": scores[:, :top_beams]}
-    if getattr(hparams, "sampling_method", "argmax") == "random":
+    if _samples(hparams):
         result = search.sample(
             symbols_to_logits_fn,
             initial_ids,
@@ -126,6 +126,11 @@ def run_search(
         )
     ids, scores = _first_two(result)
     return {"outputs": ids[:, 1:], "scores": scores}
+
+
+def _samples(hparams: HParams) -> bool:
+    """Whether searches of one beam sample (`sampling_method` "random") or take the argmax."""
+    return getattr(hparams, "sampling_method", "argmax") == "random"
 
 
 def force_prefix(logits: torch.Tensor, prefix: torch.Tensor | None, i: int) -> torch.Tensor:
@@ -276,7 +281,7 @@ def fast_infer(
 
     batch = features["inputs"].shape[0] if has_input else prefix.shape[0]
     modules = model.decode_step_modules() if hasattr(model, "decode_step_modules") else []
-    greedy = beam_size <= 1 and model.hparams.get("sampling_method") != "random"
+    greedy = beam_size <= 1 and not _samples(model.hparams)
     if step_mode == "compiled":
         modules = []  # the compiler lays out the weights itself
     # Every step multiplies the same weights by batch x beams rows: pack them once.
